@@ -1,0 +1,95 @@
+"""The project's one exception tree.
+
+    ClaimAssessError                      root: everything the engine raises on purpose
+    ├── InputError                        bad input; names the thing that is wrong
+    │   ├── DatasetError                  the dataset as a whole cannot be read (stops before any work)
+    │   └── ClaimInputError               one claim cannot be parsed or validated (that claim is FAILED)
+    ├── LLMError                          talking to the model failed
+    │   ├── LLMCallError                  one HTTP attempt failed (status / timeout / connection)
+    │   ├── InvalidOutputError            the answer broke the schema after the allowed retries
+    │   ├── DeadlineExceeded              a claim's retry deadline passed
+    │   └── QuotaExhausted                provider says insufficient_quota: stop the run, retrying is pointless
+    ├── LedgerError                       the audit trail
+    │   ├── LedgerLockedError             another writer holds the ledger
+    │   ├── LedgerCorruptError            a bad record before the tail (names the seq)
+    │   ├── LedgerWriteError              a write or fsync failed; the writer has stopped
+    │   └── CanonicalFormError            bytes are not the canonical form of what they parse to
+    └── RunError                          the run itself cannot go on (config, cluster, actors)
+        └── ConfigError                   a flag or setting is invalid
+
+Exceptions must stay picklable (Ray re-raises them in the caller), so every class takes only
+positional string arguments or defines __reduce__.
+"""
+
+from __future__ import annotations
+
+
+class ClaimAssessError(Exception):
+    """Root of every error the engine raises on purpose."""
+
+
+class InputError(ClaimAssessError):
+    """Bad input; the message names the field or file that is wrong."""
+
+
+class DatasetError(InputError):
+    """The dataset as a whole cannot be read: a clear error before any work starts."""
+
+
+class ClaimInputError(InputError):
+    """One claim cannot be parsed or validated; that claim is FAILED, the run goes on."""
+
+
+class LLMError(ClaimAssessError):
+    """Talking to the model failed."""
+
+
+class LLMCallError(LLMError):
+    """One HTTP attempt failed; ``status`` is the HTTP status or "timeout" / "connection_error"."""
+
+    def __init__(self, message: str, status: int | str | None = None):
+        super().__init__(message)
+        self.status = status
+
+    def __reduce__(self):
+        return (type(self), (str(self), self.status))
+
+
+class InvalidOutputError(LLMError):
+    """The model's answer broke the schema after the allowed retries."""
+
+
+class DeadlineExceeded(LLMError):
+    """A claim's retry deadline passed before an attempt succeeded."""
+
+
+class QuotaExhausted(LLMError):
+    """The provider reported insufficient_quota: stop cleanly, leave undecided claims for later."""
+
+
+class LedgerError(ClaimAssessError):
+    """The audit trail."""
+
+
+class LedgerLockedError(LedgerError):
+    """Another writer holds the ledger's exclusive lock."""
+
+
+class LedgerCorruptError(LedgerError):
+    """A bad record before the tail; the writer refuses to start."""
+
+
+class LedgerWriteError(LedgerError):
+    """A write or fsync failed; the writer has stopped and acknowledges nothing more."""
+
+
+class CanonicalFormError(LedgerError):
+    """Bytes that are not the canonical form (RFC 8785) of what they parse to."""
+
+
+class RunError(ClaimAssessError):
+    """The run itself cannot go on."""
+
+
+class ConfigError(RunError):
+    """A flag or setting is invalid."""
