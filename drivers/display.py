@@ -1,0 +1,117 @@
+"""What a person sees of a run: pure functions from snapshots to rich renderables or plain lines.
+
+Nothing here talks to Ray; the driver pulls a ``ProgressSnapshot`` and hands it to ``render``
+(``rich.live.Live(get_renderable=...)``-style), so tests render into a ``Console(file=StringIO())``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+from rich.console import Group, RenderableType
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from actors.progress import ProgressSnapshot
+
+DECISION_STYLES = {
+    "APPROVE": "green",
+    "PARTIAL": "cyan",
+    "DENY": "red",
+    "REFER": "yellow",
+    "FAILED": "magenta",
+}
+MAX_CLAIMS_SHOWN_PER_ACTOR = 4
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def _against(value: float, limit: int | None) -> str:
+    if not limit:
+        return f"{value:,.0f}/min"
+    return f"{value:,.0f}/min of {limit:,} ({value / limit:.0%})"
+
+
+def render(snapshot: ProgressSnapshot) -> RenderableType:
+    """The live view: progress, per-actor work, decisions, LLM traffic against the limits, ledger."""
+    s = snapshot
+    header = Table.grid(padding=(0, 2))
+    header.add_row(
+        Text(f"{s.done}/{s.total} claims", style="bold"),
+        ProgressBar(total=max(s.total, 1), completed=s.done, width=40),
+        Text(f"{s.claims_per_s * 60:,.1f} claims/min"),
+        Text(f"elapsed {_duration(s.elapsed_s)}  ETA {_duration(s.eta_s if s.remaining else 0)}"),
+    )
+
+    actors = Table(title="Assessors", title_justify="left", expand=False, show_edge=False)
+    actors.add_column("actor")
+    actors.add_column("claims in progress (stage)")
+    for view in s.actors:
+        shown = ", ".join(f"{cid} ({stage})" for cid, stage in view.claims[:MAX_CLAIMS_SHOWN_PER_ACTOR])
+        extra = len(view.claims) - MAX_CLAIMS_SHOWN_PER_ACTOR
+        if extra > 0:
+            shown += f" +{extra} more"
+        actors.add_row(view.name, shown or Text("idle", style="dim"))
+
+    decisions = Table(title="Decisions", title_justify="left", show_edge=False)
+    for name, _ in s.by_decision:
+        decisions.add_column(name, style=DECISION_STYLES.get(name, ""), justify="right")
+    if s.by_decision:
+        decisions.add_row(*(str(count) for _, count in s.by_decision))
+    else:
+        decisions.add_column("none yet", style="dim")
+
+    llm = Table.grid(padding=(0, 2))
+    llm.add_row("LLM", f"{s.endpoint} · {s.model}")
+    llm.add_row("requests", f"{s.requests:,} total · {_against(s.requests_per_min, s.rpm_limit)}")
+    llm.add_row("tokens", f"{s.tokens:,} total · {_against(s.tokens_per_min, s.tpm_limit)}")
+    pause = f" · paused {s.limiter_paused_s:.1f}s" if s.limiter_paused_s > 0 else ""
+    llm.add_row("429s / retries / errors", f"{s.rate_limited:,} / {s.retries:,} / {s.errors:,}{pause}")
+    llm.add_row("ledger height", f"{s.ledger_height:,}")
+    return Group(header, actors, decisions, llm)
+
+
+def plain_line(snapshot: ProgressSnapshot) -> str:
+    """One line of progress for logs and terminals that cannot redraw."""
+    s = snapshot
+    decisions = " ".join(f"{name}={count}" for name, count in s.by_decision) or "-"
+    return (
+        f"[{_duration(s.elapsed_s)}] {s.done}/{s.total} claims ({s.claims_per_s * 60:.1f}/min, "
+        f"ETA {_duration(s.eta_s if s.remaining else 0)}) | {decisions} | requests {s.requests} "
+        f"({s.requests_per_min:.0f}/min) tokens {s.tokens} ({s.tokens_per_min:.0f}/min) | "
+        f"429s {s.rate_limited} retries {s.retries} | ledger {s.ledger_height}"
+    )
+
+
+def summary_table(summary: Mapping, paths: Sequence[tuple[str, str]]) -> RenderableType:
+    """The end-of-run table: decisions with payouts, LLM use, time, and where the files are."""
+    table = Table(title=f"Run {summary['run_id']}", title_justify="left")
+    table.add_column("decision")
+    table.add_column("claims", justify="right")
+    table.add_column("payout", justify="right")
+    payouts = summary.get("payout_by_decision", {})
+    for name, count in summary.get("decisions", {}).items():
+        table.add_row(Text(name, style=DECISION_STYLES.get(name, "")), str(count), payouts.get(name, ""))
+    table.add_row(Text("total", style="bold"), str(summary.get("claims", "")), summary.get("total_payout", ""))
+
+    facts = Table.grid(padding=(0, 2))
+    llm = summary.get("llm", {})
+    facts.add_row("wall time", f"{Decimal(str(summary.get('wall_seconds', 0))):.1f} s")
+    facts.add_row("throughput", f"{summary.get('claims_per_minute', 0):,.1f} claims/min")
+    facts.add_row(
+        "LLM",
+        f"{llm.get('requests', 0):,} requests · {llm.get('prompt_tokens', 0) + llm.get('completion_tokens', 0):,} tokens"
+        f" · {llm.get('rate_limited', 0):,} 429s · {llm.get('retries', 0):,} retries",
+    )
+    for label, path in paths:
+        facts.add_row(label, path)
+    return Group(table, facts)
