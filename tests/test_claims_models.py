@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pydantic
+import pytest
+
+from claim_assess.errors import ClaimInputError
+from claims.models import Claim, DocumentFacts, Policy, claim_input_error, normalize_name
+from test_claims_fixtures import claim_dict, doc, item, policy_dict
+
+
+def _error(data: dict, model=Claim) -> str:
+    with pytest.raises(pydantic.ValidationError) as info:
+        model.model_validate(data)
+    err = claim_input_error(info.value, "claim C-1")
+    assert isinstance(err, ClaimInputError)
+    return str(err)
+
+
+def test_round_trip_to_spec_json_shape():
+    data = claim_dict(documents=[doc("D1", "invoice", {"odometer_km": 5, "vin": "WVW1"}), doc("D2", "fnol")])
+    claim = Claim.model_validate(data)
+    assert claim.model_dump(mode="json") == data
+    assert claim.line_items[0].total == Decimal("1000.00")
+    assert claim.loss_date == dt.date(2026, 3, 1)
+    policy = Policy.model_validate(policy_dict())
+    assert policy.model_dump(mode="json") == policy_dict()
+    assert policy.model_dump(mode="json")["max_payout"] == "5000.00"
+
+
+def test_records_are_frozen():
+    claim = Claim.model_validate(claim_dict())
+    with pytest.raises(pydantic.ValidationError):
+        claim.odometer_km = 3  # type: ignore[misc]
+
+
+def test_absent_facts_stay_absent():
+    assert DocumentFacts.model_validate({}).model_dump(mode="json") == {}
+    assert DocumentFacts.model_validate({"loss_date": "2026-01-02"}).loss_date == dt.date(2026, 1, 2)
+
+
+def test_money_message_names_path_and_value():
+    message = _error(claim_dict(line_items=[item("L1"), item("L2"), item("L3", unit_price="12.5")]))
+    assert message == ('claim C-1: line_items[2].unit_price: expected a money string with two decimals '
+                       'like "420.00", got \'12.5\'')
+    assert "pydantic" not in message and "http" not in message
+
+
+@pytest.mark.parametrize("value", [12.5, 1000, "-1.00", "12345678901.00", "1e3", "1,000.00", None, True])
+def test_bad_money_rejected(value):
+    assert "line_items[0].total: expected a money string" in _error(claim_dict(line_items=[item(total=value)]))
+
+
+def test_money_largest_allowed():
+    claim = Claim.model_validate(claim_dict(line_items=[item(total="9999999999.99")]))
+    assert claim.line_items[0].total == Decimal("9999999999.99")
+
+
+@pytest.mark.parametrize("value", [True, 1.0, -1, "100"])
+def test_odometer_must_be_a_strict_non_negative_int(value):
+    assert "odometer_km: expected a non-negative integer" in _error(claim_dict(odometer_km=value))
+
+
+@pytest.mark.parametrize("value", ["2026-3-1", "01.03.2026", "2026-02-30", 20260301, "2026-03-01T00:00:00"])
+def test_dates_only_from_iso_strings(value):
+    assert 'loss_date: expected a date string "YYYY-MM-DD"' in _error(claim_dict(loss_date=value))
+
+
+@pytest.mark.parametrize("value", ["../x", ".", "..", "", "a/b", "x" * 65, "C 1", 7])
+def test_invalid_identifiers(value):
+    assert "claim_id: expected an identifier" in _error(claim_dict(claim_id=value))
+
+
+def test_huge_text_is_a_clear_error_with_cut_input():
+    message = _error(claim_dict(narrative="x" * 10_000_000))
+    assert "narrative: text longer than 100000 characters (10000000)" in message
+    assert len(message) < 400
+
+
+def test_missing_wrong_type_and_extra_fields():
+    data = claim_dict(documents="nope", extra=1)
+    del data["narrative"]
+    message = _error(data)
+    assert "narrative: missing required field" in message
+    assert "documents: expected a list" in message
+    assert "extra: unexpected field" in message
+
+
+def test_enum_and_quantity():
+    message = _error(claim_dict(line_items=[item(item_type="gift", quantity="-1")]))
+    assert "line_items[0].item_type: expected one of 'part', 'labor' or 'fee', got 'gift'" in message
+    assert 'line_items[0].quantity: expected a decimal string like "8.1", got \'-1\'' in message
+
+
+def test_duplicate_item_ids_rejected():
+    assert "duplicate item_id 'L1'" in _error(claim_dict(line_items=[item("L1"), item("L1")]))
+
+
+def test_error_list_is_capped():
+    message = _error(claim_dict(line_items=[item(f"L{i}", total="x") for i in range(9)]))
+    assert message.endswith("and 4 more errors")
+
+
+@pytest.mark.parametrize("scale, expected", [
+    ([], "expected at least one row"),
+    ([{"up_to_km": 100, "percent": "50"}], "last row must have up_to_km null"),
+    ([{"up_to_km": None, "percent": "50"}, {"up_to_km": None, "percent": "50"}], "only the last row"),
+    ([{"up_to_km": 100, "percent": "50"}, {"up_to_km": 100, "percent": "50"}, {"up_to_km": None, "percent": "1"}],
+     "strictly ascending"),
+])
+def test_reimbursement_scale_validated(scale, expected):
+    message = _error(policy_dict(reimbursement_scale=scale), Policy)
+    assert message.startswith("claim C-1: reimbursement_scale: ") and expected in message
+    assert "got" not in message
+
+
+def test_policy_period_and_currency():
+    message = _error(policy_dict(valid_to="2025-01-01", currency="chf"), Policy)
+    assert "valid_to: valid_to is before valid_from" in message
+    assert "currency: expected a currency code" in message
+
+
+def test_normalize_name():
+    assert normalize_name("  Clutch \t MASTER\n cylinder ") == "clutch master cylinder"
+    assert normalize_name("Straße") == normalize_name("STRASSE")
