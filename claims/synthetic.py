@@ -25,10 +25,11 @@ import functools
 import json
 import math
 import random
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal
+from typing import Any, Literal
 
 from claim_assess.errors import ConfigError
 from claims.models import Policy
@@ -656,7 +657,8 @@ def _sc_inactive_after_end(rng: random.Random, cid: str) -> _Build:
 
 def _sc_mileage_exceeded(rng: random.Random, cid: str) -> _Build:
     policy = rng.choice(_WITH_MAX_ODOMETER)
-    b = _new_build(rng, cid, policy, odometer_km=policy.max_odometer_km + rng.randint(500, 25_000))  # type: ignore[operator]
+    limit = policy.max_odometer_km or 0  # never 0 here: _WITH_MAX_ODOMETER has a limit
+    b = _new_build(rng, cid, policy, odometer_km=limit + rng.randint(500, 25_000))
     _ordinary(b)
     return b
 
