@@ -1,0 +1,96 @@
+"""Run the built-in LLM simulator on its own: ``python -m drivers.simulate --port 8000 [options]``.
+
+Every ``SimulatorConfig`` field is a flag (``--rpm``, ``--latency-median-ms``, ``--rate-5xx``, ...).
+It binds 127.0.0.1 unless ``--host`` says otherwise, and runs until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import threading
+import typing
+from collections.abc import Sequence
+
+from llm.simulator import SimulatorConfig, start_simulator
+
+_HELP = {
+    "latency_median_ms": "median latency of an answer, ms",
+    "latency_p95_ms": "95th percentile latency of an answer, ms (log-normal between the two)",
+    "per_output_token_ms": "extra latency per completion token, ms",
+    "rpm": "requests per minute limit (default: unlimited)",
+    "tpm": "tokens per minute limit, charging prompt + max_completion_tokens on arrival (default: unlimited)",
+    "quantize_per_second": "enforce limit/60 per second instead of limit per minute",
+    "omit_rate_limit_headers": "send no x-ratelimit-* headers, as some gateways do",
+    "hang_s": "how long a hanging request hangs, s",
+    "answer_error_rate": "share of answers that are schema-valid but wrong",
+    "retry_after_rate": "share of 429s that carry retry-after / retry-after-ms",
+    "seed": "seed of every random choice",
+    "model": "model name served by /v1/models",
+    "api_key": "accept only this bearer token (default: any)",
+    "fault_script": "comma-separated faults forced on the first requests, e.g. 5xx,ok,drop",
+}
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m drivers.simulate",
+        description="Simulated OpenAI-compatible model server for offline runs, demos, tests and load tests.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to bind (0: any free port)")
+    hints = typing.get_type_hints(SimulatorConfig)
+    for field in dataclasses.fields(SimulatorConfig):
+        hint, default = hints[field.name], field.default
+        help_text = _HELP.get(field.name, field.name.replace("_", " ").replace("rate ", "rate of ") + " (0..1)")
+        if hint is bool:
+            parser.add_argument(_flag(field.name), action="store_true", help=help_text)
+        elif field.name == "fault_script":
+            parser.add_argument(_flag(field.name), default="", help=help_text)
+        else:
+            kind = next(t for t in typing.get_args(hint) or (hint,) if t is not type(None))
+            shown = "" if default is None else f" (default {default})"
+            parser.add_argument(_flag(field.name), type=kind, default=default, help=help_text + shown)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(SimulatorConfig)}
+    values["fault_script"] = tuple(s.strip() for s in values["fault_script"].split(",") if s.strip())
+    return SimulatorConfig(**values)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
+        sim = start_simulator(config, host=args.host, port=args.port)
+    except OSError as exc:
+        print(f"cannot bind {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    limits = f"rpm={config.rpm or 'unlimited'} tpm={config.tpm or 'unlimited'}"
+    print("claim-assess LLM simulator: a simulated model for offline runs, demos, tests and load tests "
+          "(not a real model).", flush=True)
+    print(f"serving model {config.model!r} at {sim.url} ({limits}); stats at "
+          f"{sim.url.removesuffix('/v1')}/stats; Ctrl-C to stop", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+        print(f"stopped; served {sim.stats()['requests']} requests", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""One record per HTTP attempt (ledger spec section 3, without ``record_hash``: the ledger adds it).
+
+Records carry what was sent and received so an auditor can replay a decision's reasoning, and
+never a credential: the endpoint is stripped of userinfo, query and fragment, and no header is kept.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+SCHEMA = "llm_call/1"
+
+
+def new_call_id() -> str:
+    """"call_" + 16 lowercase hex from the OS's randomness: unique across actors and restarts."""
+    return "call_" + secrets.token_hex(8)
+
+
+def public_endpoint(base_url: str) -> str:
+    """The base URL without credentials: userinfo, query (Azure-style ``?api-key=``) and fragment go."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def rfc3339(moment: datetime) -> str:
+    """UTC, milliseconds, "Z": 2026-11-29T11:35:22.123Z."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    call_id: str
+    run_id: str
+    claim_id: str
+    purpose: str
+    item_id: str | None
+    attempt: int  # 1-based, within one call
+    model: str
+    endpoint: str  # base URL without credentials
+    request: Mapping[str, Any]  # messages, response_format, max_completion_tokens, temperature (int 0)
+    response: str | None  # the content received, or None
+    status: int | str  # HTTP status or "timeout" / "connection_error"
+    error: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    latency_ms: int
+    started_at: str  # RFC 3339 UTC with milliseconds
+    finished_at: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The spec's llm_call/1 object, ready for canonical JSON (no floats, no record_hash)."""
+        return {
+            "schema": SCHEMA,
+            "call_id": self.call_id,
+            "run_id": self.run_id,
+            "claim_id": self.claim_id,
+            "purpose": self.purpose,
+            "item_id": self.item_id,
+            "attempt": self.attempt,
+            "model": self.model,
+            "endpoint": self.endpoint,
+            "request": _plain(self.request),
+            "response": self.response,
+            "status": self.status,
+            "error": self.error,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "latency_ms": self.latency_ms,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+        }
+
+
+def _plain(value: Any) -> Any:
+    """Mappings and sequences (e.g. a PromptSpec's tuples) as plain dicts and lists."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
