@@ -13,7 +13,8 @@
     │   ├── LedgerLockedError             another writer holds the ledger
     │   ├── LedgerCorruptError            a bad record before the tail (names the seq)
     │   ├── LedgerWriteError              a write or fsync failed; the writer has stopped
-    │   └── CanonicalFormError            bytes are not the canonical form of what they parse to
+    │   ├── CanonicalFormError            bytes are not the canonical form of what they parse to
+    │   └── InvalidRecordError            a record handed to the ledger is malformed (nothing written)
     └── RunError                          the run itself cannot go on (config, cluster, actors)
         └── ConfigError                   a flag or setting is invalid
 
@@ -85,6 +86,10 @@ class LedgerWriteError(LedgerError):
 
 class CanonicalFormError(LedgerError):
     """Bytes that are not the canonical form (RFC 8785) of what they parse to."""
+
+
+class InvalidRecordError(LedgerError):
+    """A decision or LLM call record handed to the ledger is malformed; nothing was written."""
 
 
 class RunError(ClaimAssessError):

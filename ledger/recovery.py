@@ -1,0 +1,134 @@
+"""Recovery on start (spec §5): scan a file, set a torn tail aside, refuse to start on corruption.
+
+A crash can only damage what was being written when it happened, and the writer only ever appends,
+so damage confined to the last line is a torn write: its bytes are kept in a side file (nothing is
+thrown away) and the file is cut back to the last good record. Damage anywhere earlier cannot come
+from a crash; the writer refuses to start and names the record so a human looks at it.
+"""
+
+from __future__ import annotations
+
+import os
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from claim_assess.errors import CanonicalFormError, InvalidRecordError, LedgerCorruptError
+from ledger.chain import IdempotencyIndex
+from ledger.lines import iter_lines, read_call, read_decision
+from ledger.records import genesis_hash
+
+Fsync = Callable[[int], None]
+
+
+@dataclass
+class DecisionsState:
+    """What a writer needs to continue a decisions file (kept small: no records in memory)."""
+
+    height: int
+    head_hash: str
+    size: int
+    offsets: array = field(default_factory=lambda: array("Q"))  # byte offset of each seq's line
+    index: IdempotencyIndex = field(default_factory=IdempotencyIndex)
+
+
+@dataclass(frozen=True)
+class Torn:
+    good_size: int
+    data: bytes
+    reason: str
+
+
+def scan_decisions(path: Path, ledger_id: str) -> tuple[DecisionsState, Torn | None]:
+    """Stream decisions.jsonl, checking every record and link; LedgerCorruptError before the tail."""
+    state = DecisionsState(height=0, head_hash=genesis_hash(ledger_id), size=0)
+    with open(path, "rb") as f:
+        for number, offset, raw, last in iter_lines(f):
+            where = f"{path}: seq {state.height} (line {number})"
+            try:
+                record = read_decision(raw)
+            except CanonicalFormError as exc:
+                if last:
+                    return state, Torn(offset, raw, str(exc))
+                raise LedgerCorruptError(f"{where}: {exc}") from exc
+            except InvalidRecordError as exc:
+                raise LedgerCorruptError(f"{where}: {exc}") from exc
+            if record.seq != state.height:
+                raise LedgerCorruptError(f"{where}: holds seq {record.seq}, expected {state.height}")
+            if record.ledger_id != ledger_id:
+                raise LedgerCorruptError(f"{where}: ledger_id {record.ledger_id} is not this ledger's {ledger_id}")
+            if record.previous_hash != state.head_hash:
+                raise LedgerCorruptError(f"{where}: previous_hash does not match the record before it")
+            state.offsets.append(offset)
+            state.index.note(record.idempotency_key, record.seq, record.decision)
+            state.height += 1
+            state.head_hash = record.record_hash
+            state.size = offset + len(raw)
+    return state, None
+
+
+def scan_calls(path: Path) -> tuple[int, int, Torn | None]:
+    """Stream llm_calls.jsonl; returns (count, good size, torn tail or None)."""
+    count = size = 0
+    with open(path, "rb") as f:
+        for number, offset, raw, last in iter_lines(f):
+            try:
+                read_call(raw)
+            except CanonicalFormError as exc:
+                if last:
+                    return count, offset, Torn(offset, raw, str(exc))
+                raise LedgerCorruptError(f"{path}: line {number}: {exc}") from exc
+            except InvalidRecordError as exc:
+                raise LedgerCorruptError(f"{path}: line {number}: {exc}") from exc
+            count += 1
+            size = offset + len(raw)
+    return count, size, None
+
+
+def torn_stamp(moment: datetime) -> str:
+    utc = moment.astimezone(timezone.utc)
+    return utc.strftime("%Y%m%dT%H%M%S") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def fsync_dir(directory: Path, fsync: Fsync) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """os.write may write less than asked; loop so a batch is one logical write."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def set_aside_torn_tail(path: Path, torn: Torn, *, moment: datetime, fsync: Fsync) -> Path:
+    """Save the torn bytes to <file>.torn-<stamp> (durably) and only then cut the file back."""
+    base = path.with_name(f"{path.name}.torn-{torn_stamp(moment)}")
+    target, n = base, 0
+    while True:
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            break
+        except FileExistsError:
+            n += 1
+            target = base.with_name(f"{base.name}-{n}")
+    try:
+        write_all(fd, torn.data)
+        fsync(fd)
+    finally:
+        os.close(fd)
+    fsync_dir(path.parent, fsync)
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.ftruncate(fd, torn.good_size)
+        fsync(fd)
+    finally:
+        os.close(fd)
+    return target
