@@ -94,14 +94,13 @@ def plain_line(snapshot: ProgressSnapshot) -> str:
 
 def summary_table(summary: Mapping, paths: Sequence[tuple[str, str]]) -> RenderableType:
     """The end-of-run table: decisions with payouts, LLM use, time, and where the files are."""
-    table = Table(title=f"Run {summary['run_id']}", title_justify="left")
+    title = Text(f"Run {summary['run_id']}", style="bold")
+    table = Table()
     table.add_column("decision")
     table.add_column("claims", justify="right")
-    table.add_column("payout", justify="right")
-    payouts = summary.get("payout_by_decision", {})
     for name, count in summary.get("decisions", {}).items():
-        table.add_row(Text(name, style=DECISION_STYLES.get(name, "")), str(count), payouts.get(name, ""))
-    table.add_row(Text("total", style="bold"), str(summary.get("claims", "")), summary.get("total_payout", ""))
+        table.add_row(Text(name, style=DECISION_STYLES.get(name, "")), str(count))
+    table.add_row(Text("total", style="bold"), str(summary.get("claims", "")))
 
     facts = Table.grid(padding=(0, 2))
     llm = summary.get("llm", {})
@@ -109,9 +108,14 @@ def summary_table(summary: Mapping, paths: Sequence[tuple[str, str]]) -> Rendera
     facts.add_row("throughput", f"{summary.get('claims_per_minute', 0):,.1f} claims/min")
     facts.add_row(
         "LLM",
-        f"{llm.get('requests', 0):,} requests · {llm.get('prompt_tokens', 0) + llm.get('completion_tokens', 0):,} tokens"
+        f"{llm.get('requests', llm.get('calls', 0)):,} requests · {llm.get('prompt_tokens', 0) + llm.get('completion_tokens', 0):,} tokens"
         f" · {llm.get('rate_limited', 0):,} 429s · {llm.get('retries', 0):,} retries",
     )
+    for currency, sums in summary.get("totals", {}).items():
+        facts.add_row(
+            f"money ({currency})",
+            f"payout {sums['payout']} · claimed {sums['claimed']} · covered {sums['covered']}",
+        )
     for label, path in paths:
         facts.add_row(label, path)
-    return Group(table, facts)
+    return Group(title, table, facts)

@@ -81,10 +81,10 @@ def test_plain_line_for_terminals_that_cannot_redraw():
 
 
 def test_summary_table_lists_decisions_and_file_paths():
-    summary = {"run_id": "r1", "decisions": {"APPROVE": 3, "DENY": 1}, "claims": 4, "total_payout": "900.00",
-               "payout_by_decision": {"APPROVE": "900.00", "DENY": "0.00"}, "wall_seconds": 2.5,
+    summary = {"run_id": "r1", "decisions": {"APPROVE": 3, "DENY": 1}, "claims": 4,
+               "totals": {"CHF": {"payout": "900.00", "claimed": "1200.00", "covered": "1000.00"}}, "wall_seconds": 2.5,
                "claims_per_minute": 96.0, "llm": {"requests": 9, "prompt_tokens": 100, "completion_tokens": 20}}
     console = Console(file=io.StringIO(), width=120, force_terminal=True, color_system=None)
     console.print(summary_table(summary, [("results", "/w/runs/r1/results.parquet")]))
     text = console.file.getvalue()
-    assert "Run r1" in text and "APPROVE" in text and "900.00" in text and "/w/runs/r1/results.parquet" in text
+    assert "Run r1" in text and "APPROVE" in text and "payout 900.00" in text and "CHF" in text and "/w/runs/r1/results.parquet" in text

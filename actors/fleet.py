@@ -1,0 +1,228 @@
+"""The driver's facade over a run's actors: spawn them, stream claims through them, shut them down.
+
+The driver never touches ObjectRefs: ``Fleet.run`` keeps a bounded number of claims in flight, hands
+each finished ``ClaimOutcome`` to a callback, and turns Ray's errors into the project's own. A claim
+whose assessor died is given to another assessor (the ledger's idempotency key keeps it to one
+decision); one that kills assessors again and again is recorded as FAILED rather than stall the run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import ray
+from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError, RayTaskError
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+from claim_assess import __version__
+from claim_assess.errors import QuotaExhausted, RunError
+from claims.dataset import ClaimEntry
+from claims.pipeline import failed
+from claims.results import item_rows, result_row
+from ledger.records import DecisionDraft
+
+from actors.assessor import AssessorActor, ClaimOutcome, LLMSettings, PolicyBook, RULES_VERSION
+from actors.ledger_actor import LedgerActor
+from actors.progress import ProgressActor, ProgressSnapshot
+from actors.rate_limiter import RateLimiterActor
+
+MAX_TRIES_PER_CLAIM = 3
+_ACTOR_LOST = (ActorDiedError, ActorUnavailableError, RayActorError)
+
+
+@dataclass(frozen=True)
+class FleetConfig:
+    run_id: str
+    namespace: str
+    actors: int
+    claims_per_actor: int
+    ledger_dir: str
+    llm: LLMSettings
+    rpm: int | None
+    tpm: int | None
+    driver_node_id: str
+
+
+class StopRun(RunError):
+    """The run stopped before every claim was decided (quota exhausted, ledger failure, interrupt)."""
+
+
+class Fleet:
+    def __init__(self, config: FleetConfig, book: PolicyBook):
+        self.config = config
+        common = {"namespace": config.namespace, "lifetime": None}
+        # Ledger: the only writer, on the driver's node where the workspace lives; restarted on a crash
+        # (it recovers from its files), never two at once (its OS lock enforces that).
+        self.ledger = (
+            ray.remote(LedgerActor)
+            .options(
+                name="ledger",
+                num_cpus=0,
+                max_restarts=-1,
+                max_concurrency=1000,
+                scheduling_strategy=NodeAffinitySchedulingStrategy(config.driver_node_id, soft=False),
+                **common,
+            )
+            .remote(config.ledger_dir)
+        )
+        self.limiter = (
+            ray.remote(RateLimiterActor)
+            .options(name="rate-limiter", num_cpus=0, max_restarts=-1, **common)
+            .remote(config.rpm, config.tpm)
+        )
+        self.progress = (
+            ray.remote(ProgressActor).options(name="progress", num_cpus=0, max_restarts=-1, **common).remote()
+        )
+        # The policy book goes inline with each assessor's creation (it is small): a restarted assessor
+        # must find its constructor arguments again, which an object-store ref does not guarantee.
+        self.assessor_names = tuple(f"assessor-{i + 1}" for i in range(config.actors))
+        self.assessors = [
+            ray.remote(AssessorActor)
+            .options(
+                name=name,
+                num_cpus=0,
+                max_restarts=-1,
+                max_concurrency=config.claims_per_actor + 8,
+                **common,
+            )
+            .remote(name, config.run_id, book, config.llm, config.namespace)
+            for name in self.assessor_names
+        ]
+        # Fail fast with a clear message if an actor cannot even start (bad ledger dir, locked ledger...).
+        try:
+            ray.get([self.ledger.height.remote()] + [a.name.remote() for a in self.assessors])
+        except RayTaskError as exc:
+            raise RunError(f"could not start the run's actors: {_cause(exc)}") from exc
+        except _ACTOR_LOST as exc:
+            raise RunError(f"could not start the run's actors: {exc}") from exc
+
+    def begin(self, total: int, endpoint: str, model: str) -> None:
+        ray.get(
+            self.progress.begin.remote(
+                total,
+                actors=self.assessor_names,
+                rpm=self.config.rpm,
+                tpm=self.config.tpm,
+                endpoint=endpoint,
+                model=model,
+            )
+        )
+
+    def run(
+        self,
+        entries: Iterable[ClaimEntry],
+        on_outcome: Callable[[ClaimOutcome], None],
+        on_tick: Callable[[], None] = lambda: None,
+        tick_s: float = 0.25,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> None:
+        """Assess ``entries`` with at most actors × claims_per_actor claims in flight."""
+        pending: deque[tuple[ClaimEntry, int]] = deque((entry, 1) for entry in entries)
+        inflight: dict[ray.ObjectRef, tuple[int, ClaimEntry, int]] = {}
+        load = [0] * len(self.assessors)
+        capacity = len(self.assessors) * self.config.claims_per_actor
+        stop_reason: str | None = None
+        last_tick = 0.0
+        while (pending and stop_reason is None) or inflight:
+            while pending and stop_reason is None and len(inflight) < capacity:
+                entry, tries = pending.popleft()
+                index = min(range(len(load)), key=load.__getitem__)
+                ref = self.assessors[index].assess.options(name=f"assess {entry.claim_id}").remote(entry)
+                inflight[ref] = (index, entry, tries)
+                load[index] += 1
+            ready, _ = ray.wait(list(inflight), num_returns=1, timeout=tick_s)
+            if ready:
+                more, _ = ray.wait([r for r in inflight if r not in ready], num_returns=len(inflight) - 1, timeout=0)
+                ready += more
+            for ref in ready:
+                index, entry, tries = inflight.pop(ref)
+                load[index] -= 1
+                try:
+                    on_outcome(ray.get(ref))
+                except _ACTOR_LOST as exc:
+                    if tries < MAX_TRIES_PER_CLAIM:
+                        pending.appendleft((entry, tries + 1))
+                    else:
+                        on_outcome(self._record_lost(entry, f"assessor died {tries} times on this claim: {exc}"))
+                except RayTaskError as exc:
+                    cause = _cause(exc)
+                    if isinstance(cause, QuotaExhausted):
+                        stop_reason = f"the provider reports insufficient quota: {cause}"
+                    else:
+                        stop_reason = f"{type(cause).__name__}: {cause}"
+            if stop_reason is None and should_stop():
+                stop_reason = "interrupted"
+            now = time.monotonic()
+            if now - last_tick >= tick_s:
+                last_tick = now
+                on_tick()
+        if stop_reason is not None:
+            raise StopRun(stop_reason)
+
+    def _record_lost(self, entry: ClaimEntry, error: str) -> ClaimOutcome:
+        """Record a claim no assessor could finish as FAILED, from the driver, so none goes unrecorded."""
+        policy_id = entry.raw.get("policy_id") if isinstance(entry.raw, dict) else None
+        assessment = failed(entry.claim_id, policy_id if isinstance(policy_id, str) else None, error)
+        draft = DecisionDraft(
+            run_id=self.config.run_id,
+            claim_id=entry.claim_id,
+            policy_id=assessment.policy_id,
+            decision="FAILED",
+            reasons=assessment.reasons,
+            payout="0.00",
+            currency=None,
+            confidence=None,
+            input_digest=None,
+            policy_digest=None,
+            versions={"engine": __version__, "rules": RULES_VERSION, "model": self.config.llm.model, "prompts": None},
+            actor="driver",
+            error=error,
+        )
+        record = ray.get(self.ledger.append.remote(draft, []))
+        now = datetime.now(UTC)
+        row = result_row(
+            assessment,
+            run_id=self.config.run_id,
+            started_at=now,
+            finished_at=now,
+            actor="driver",
+            decision_id=None,
+            llm_calls=0,
+            prompt_tokens=0,
+            completion_tokens=0,
+        )
+        return ClaimOutcome(row, tuple(item_rows(self.config.run_id, assessment)), record.seq, 0, 0, 0)
+
+    def snapshot(self) -> ProgressSnapshot:
+        """Refresh the board with the ledger height and limiter state, then read it."""
+        try:
+            height, limiter = ray.get([self.ledger.height.remote(), self.limiter.stats.remote()], timeout=5)
+            self.progress.set_ledger_height.remote(height)
+            self.progress.set_limiter.remote(rpm=limiter.rpm_limit, tpm=limiter.tpm_limit, paused_s=limiter.paused_for_s)
+            return ray.get(self.progress.snapshot.remote(), timeout=5)
+        except (ray.exceptions.GetTimeoutError, *_ACTOR_LOST) as exc:
+            raise RunError(f"progress is unavailable: {exc}") from exc
+
+    def flush_progress(self) -> None:
+        ray.get([a.flush.remote() for a in self.assessors])
+
+    def close(self) -> int:
+        """Flush and close the ledger; stop every actor of the run. Returns the ledger height."""
+        try:
+            height = ray.get(self.ledger.close.remote())
+        except (RayTaskError, *_ACTOR_LOST) as exc:
+            raise RunError(f"closing the ledger failed: {exc}") from exc
+        finally:
+            for handle in [*self.assessors, self.limiter, self.progress, self.ledger]:
+                ray.kill(handle, no_restart=True)
+        return height
+
+
+def _cause(exc: RayTaskError) -> BaseException:
+    cause = exc.as_instanceof_cause() if hasattr(exc, "as_instanceof_cause") else exc
+    inner = getattr(exc, "cause", None)
+    return inner if isinstance(inner, BaseException) else cause

@@ -1,0 +1,87 @@
+"""LedgerActor: the one writer of a workspace's ledger, pinned to the driver's node.
+
+A thin async shell over ``ledger.store.FileLedger``. Appends that arrive while a write is in progress
+are queued and written together by the next ``append_many`` (one write and one fsync per file), so
+many assessors share each fsync; no caller gets its record before the fsync that holds it returned.
+The blocking file work runs in a worker thread so the actor keeps accepting appends meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from claim_assess.errors import CanonicalFormError, InvalidRecordError
+from ledger.records import DecisionDraft, DecisionRecord
+from ledger.store import FileLedger
+
+
+class LedgerActor:
+    def __init__(self, directory: str):
+        self._ledger = FileLedger.open(directory)
+        self._pending: list[tuple[DecisionDraft, Sequence[Mapping[str, Any]], asyncio.Future]] = []
+        self._writer: asyncio.Task | None = None
+        self._failure: BaseException | None = None
+
+    async def append(self, draft: DecisionDraft, calls: Sequence[Mapping[str, Any]] = ()) -> DecisionRecord:
+        if self._failure is not None:
+            raise self._failure
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((draft, calls, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                records = await asyncio.to_thread(self._ledger.append_many, [(d, c) for d, c, _ in batch])
+            except (InvalidRecordError, CanonicalFormError):
+                # One malformed record rejects its whole batch before any byte is written: the ledger
+                # is fine, so write the batch again one by one and fail only the bad caller.
+                for draft, calls, future in batch:
+                    await self._write_one(draft, calls, future)
+                continue
+            except BaseException as exc:
+                self._stop(exc, batch)
+                return
+            for (_, _, future), record in zip(batch, records, strict=True):
+                if not future.done():
+                    future.set_result(record)
+
+    async def _write_one(self, draft, calls, future: asyncio.Future) -> None:
+        try:
+            record = await asyncio.to_thread(self._ledger.append, draft, calls)
+        except (InvalidRecordError, CanonicalFormError) as exc:
+            future.set_exception(exc)
+        except BaseException as exc:
+            self._stop(exc, [(draft, calls, future)])
+        else:
+            future.set_result(record)
+
+    def _stop(self, exc: BaseException, batch) -> None:
+        """A failed write or fsync stops the writer for good (ledger spec 5): fail every waiting append."""
+        self._failure = exc
+        for _, _, future in batch + self._pending:
+            if not future.done():
+                future.set_exception(exc)
+        self._pending = []
+
+    def height(self) -> int:
+        return self._ledger.height
+
+    def decided_claims(self, run_id: str) -> list[str]:
+        """Claim ids with a non-FAILED decision in this run (what a resume may skip)."""
+        return [r.claim_id for r in self._ledger.decisions(run_id) if r.decision != "FAILED"]
+
+    def directory(self) -> str:
+        return str(self._ledger.directory)
+
+    async def close(self) -> int:
+        while self._writer is not None and not self._writer.done():
+            await self._writer
+        height = self._ledger.height
+        self._ledger.close()
+        return height

@@ -1,0 +1,143 @@
+"""The whole pipeline on one shared local Ray: the real driver, actors, simulator, ledger and verifier.
+
+One run of ``python -m drivers.assess`` (in process, through ``main``) over a generated dataset of 30
+claims with 2 assessors; every test below checks a different promise about what that run left behind.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from decimal import Decimal
+
+import pytest
+
+from claims.dataset import read_dataset
+from claims.payout import compute_payout
+from claims.results import read_results
+from claims.synthetic import generate, write_dataset
+from drivers import assess, verify
+from ledger.canonical import parse_canonical
+
+pytestmark = pytest.mark.ray
+
+RUN_ID = "it-run-1"
+CLAIMS = 30
+
+
+@pytest.fixture(scope="module")
+def finished_run(ray_session, tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("data")
+    workspace = tmp_path_factory.mktemp("workspace")
+    write_dataset(generate(CLAIMS, seed=11), data_dir)
+    code = assess.main(
+        ["--actors", "2", "--input", str(data_dir), "--workspace", str(workspace), "--run-id", RUN_ID,
+         "--quiet", "--no-dashboard"]
+    )
+    rows, items = read_results(workspace / "runs" / RUN_ID)
+    return {"code": code, "data": data_dir, "workspace": workspace, "rows": rows, "items": items}
+
+
+def test_the_run_completes_with_one_result_row_per_claim(finished_run):
+    assert finished_run["code"] == 0
+    dataset = read_dataset(finished_run["data"])
+    assert sorted(r["claim_id"] for r in finished_run["rows"]) == sorted(e.claim_id for e in dataset.entries)
+    assert all(r["run_id"] == RUN_ID for r in finished_run["rows"])
+    summary = json.loads((finished_run["workspace"] / "runs" / RUN_ID / "summary.json").read_text())
+    assert summary["claims"] == CLAIMS and sum(summary["decisions"].values()) == CLAIMS
+
+
+def test_rule_determined_outcomes_match_expected(finished_run):
+    by_id = {r["claim_id"]: r for r in finished_run["rows"]}
+    expected = [json.loads(line) for line in (finished_run["data"] / "expected.jsonl").read_text().splitlines()]
+    assert expected, "the generated dataset must hold rule-decided claims"
+    for exp in expected:
+        row = by_id[exp["claim_id"]]
+        assert (row["decision"], row["reasons"][0]) == (exp["decision"], exp["reason"]), exp["scenario"]
+        if exp.get("payout") is not None:
+            assert row["payout"] == Decimal(exp["payout"]), exp["scenario"]
+
+
+def test_payouts_agree_with_the_formula_applied_to_line_items(finished_run):
+    dataset = read_dataset(finished_run["data"])
+    claims = {e.claim_id: e.raw for e in dataset.entries}
+    covered: dict[str, Decimal] = defaultdict(Decimal)
+    for item in finished_run["items"]:
+        if item["status"] == "covered":
+            covered[item["claim_id"]] += item["total"]
+    checked = 0
+    for row in finished_run["rows"]:
+        if row["decision"] in {"FAILED", "DENY"}:
+            assert row["payout"] == Decimal("0.00")
+            continue
+        raw = claims[row["claim_id"]]
+        breakdown = compute_payout(covered[row["claim_id"]], raw["odometer_km"], dataset.policies[raw["policy_id"]])
+        assert row["payout"] == breakdown.payout, row["claim_id"]
+        assert row["covered_total"] == covered[row["claim_id"]]
+        checked += 1
+    assert checked > 0
+
+
+def test_the_ledger_verifies_and_holds_one_decision_per_claim(finished_run, capsys):
+    ledger_dir = finished_run["workspace"] / "ledger"
+    assert verify.main(["--workspace", str(finished_run["workspace"])]) == 0
+    decisions = [parse_canonical(line) for line in (ledger_dir / "decisions.jsonl").read_bytes().splitlines()]
+    keys = [d["idempotency_key"] for d in decisions if d["run_id"] == RUN_ID]
+    assert len(keys) == len(set(keys)) == CLAIMS
+
+
+def test_every_decision_cites_llm_calls_that_are_in_the_call_log(finished_run):
+    ledger_dir = finished_run["workspace"] / "ledger"
+    calls = {}
+    for line in (ledger_dir / "llm_calls.jsonl").read_bytes().splitlines():
+        record = parse_canonical(line)
+        calls[record["call_id"]] = record
+    decisions = [parse_canonical(line) for line in (ledger_dir / "decisions.jsonl").read_bytes().splitlines()]
+    cited = 0
+    for decision in decisions:
+        for ref in decision["llm_calls"]:
+            call = calls[ref["call_id"]]
+            assert call["record_hash"] == ref["record_hash"]
+            assert call["claim_id"] == decision["claim_id"] and call["run_id"] == decision["run_id"]
+            cited += 1
+    assert cited == len(calls) > 0
+    rows = {r["claim_id"]: r for r in finished_run["rows"]}
+    for decision in decisions:
+        assert rows[decision["claim_id"]]["llm_calls"] == len(decision["llm_calls"])
+
+
+def test_no_call_record_holds_a_key_or_authorization(finished_run):
+    text = (finished_run["workspace"] / "ledger" / "llm_calls.jsonl").read_text()
+    assert "sim-no-key" not in text and "authorization" not in text.lower()
+
+
+def test_a_second_run_over_the_same_workspace_extends_the_same_chain(finished_run, ray_session):
+    workspace = finished_run["workspace"]
+    code = assess.main(
+        ["--actors", "1", "--input", str(finished_run["data"]), "--workspace", str(workspace),
+         "--run-id", "it-run-2", "--limit", "3", "--quiet", "--no-dashboard"]
+    )
+    assert code == 0
+    lines = (workspace / "ledger" / "decisions.jsonl").read_bytes().splitlines()
+    assert len(lines) == CLAIMS + 3
+    assert verify.main(["--workspace", str(workspace)]) == 0
+
+
+def test_fewer_than_one_actor_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        assess.main(["--actors", "0"])
+    assert exit_info.value.code == 2
+    assert "--actors must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_a_dataset_that_cannot_be_read_is_named_before_any_work(capsys, tmp_path):
+    code = assess.main(["--input", str(tmp_path / "missing"), "--workspace", str(tmp_path), "--quiet"])
+    assert code == 2
+    assert str(tmp_path / "missing") in capsys.readouterr().out
+    assert not (tmp_path / "ledger").exists()
+
+
+def test_unknown_claim_id_is_named(capsys, tmp_path):
+    code = assess.main(["--claim-id", "NOPE-1", "--workspace", str(tmp_path), "--quiet"])
+    assert code == 2
+    assert "NOPE-1" in capsys.readouterr().out
