@@ -24,6 +24,8 @@ from claims.dataset import ClaimEntry
 from claims.pipeline import failed
 from claims.results import item_rows, result_row
 from ledger.records import DecisionDraft
+from llm.concurrency import AdmissionController
+from llm.ratelimit import LimiterStats
 
 from actors.assessor import AssessorActor, ClaimOutcome, LLMSettings, PolicyBook, RULES_VERSION
 from actors.ledger_actor import LedgerActor
@@ -100,6 +102,11 @@ class Fleet:
         except _ACTOR_LOST as exc:
             raise RunError(f"could not start the run's actors: {exc}") from exc
 
+        # Admission: from one claim per assessor up to the configured maximum, steered by the limiter.
+        self.admission = AdmissionController(minimum=config.actors, maximum=config.actors * config.claims_per_actor)
+        self.inflight = 0
+        self.limiter_stats: LimiterStats = ray.get(self.limiter.stats.remote())
+
     def begin(self, total: int, endpoint: str, model: str) -> None:
         ray.get(
             self.progress.begin.remote(
@@ -120,20 +127,20 @@ class Fleet:
         tick_s: float = 0.25,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
-        """Assess ``entries`` with at most actors × claims_per_actor claims in flight."""
+        """Assess ``entries``, keeping as many claims in flight as the admission controller allows."""
         pending: deque[tuple[ClaimEntry, int]] = deque((entry, 1) for entry in entries)
         inflight: dict[ray.ObjectRef, tuple[int, ClaimEntry, int]] = {}
         load = [0] * len(self.assessors)
-        capacity = len(self.assessors) * self.config.claims_per_actor
         stop_reason: str | None = None
         last_tick = 0.0
         while (pending and stop_reason is None) or inflight:
-            while pending and stop_reason is None and len(inflight) < capacity:
+            while pending and stop_reason is None and len(inflight) < self.admission.limit:
                 entry, tries = pending.popleft()
                 index = min(range(len(load)), key=load.__getitem__)
                 ref = self.assessors[index].assess.options(name=f"assess {entry.claim_id}").remote(entry)
                 inflight[ref] = (index, entry, tries)
                 load[index] += 1
+            self.inflight = len(inflight)
             ready, _ = ray.wait(list(inflight), num_returns=1, timeout=tick_s)
             if ready:
                 more, _ = ray.wait([r for r in inflight if r not in ready], num_returns=len(inflight) - 1, timeout=0)
@@ -151,17 +158,33 @@ class Fleet:
                 except RayTaskError as exc:
                     cause = _cause(exc)
                     if isinstance(cause, QuotaExhausted):
-                        stop_reason = f"the provider reports insufficient quota: {cause}"
+                        stop_reason = str(cause)
                     else:
                         stop_reason = f"{type(cause).__name__}: {cause}"
+            self.inflight = len(inflight)
             if stop_reason is None and should_stop():
                 stop_reason = "interrupted"
             now = time.monotonic()
             if now - last_tick >= tick_s:
                 last_tick = now
+                self._steer()
+                if stop_reason is None and self.limiter_stats.quota_exhausted:
+                    stop_reason = self.limiter_stats.quota_exhausted
                 on_tick()
         if stop_reason is not None:
             raise StopRun(stop_reason)
+
+    def _steer(self) -> None:
+        """Read the limiter once per tick and let the admission controller adjust the claims in flight."""
+        try:
+            self.limiter_stats = ray.get(self.limiter.stats.remote(), timeout=5)
+        except (ray.exceptions.GetTimeoutError, *_ACTOR_LOST):
+            return  # a restarting limiter costs a moment of steering, never a claim
+        self.admission.observe(
+            backlog_s=self.limiter_stats.backlog_s,
+            rate_limited_total=self.limiter_stats.rate_limited,
+            inflight=self.inflight,
+        )
 
     def _record_lost(self, entry: ClaimEntry, error: str) -> ClaimOutcome:
         """Record a claim no assessor could finish as FAILED, from the driver, so none goes unrecorded."""
@@ -197,18 +220,22 @@ class Fleet:
         )
         return ClaimOutcome(row, tuple(item_rows(self.config.run_id, assessment)), record.seq, 0, 0, 0)
 
-    def snapshot(self) -> ProgressSnapshot:
-        """Refresh the board with the ledger height and limiter state, then read it."""
+    def snapshot(self) -> ProgressSnapshot | None:
+        """Refresh the board with the ledger height and limiter state, then read it (None if unavailable)."""
+        limiter = self.limiter_stats
         try:
-            height, limiter = ray.get([self.ledger.height.remote(), self.limiter.stats.remote()], timeout=5)
-            self.progress.set_ledger_height.remote(height)
+            self.progress.set_ledger_height.remote(ray.get(self.ledger.height.remote(), timeout=5))
             self.progress.set_limiter.remote(rpm=limiter.rpm_limit, tpm=limiter.tpm_limit, paused_s=limiter.paused_for_s)
             return ray.get(self.progress.snapshot.remote(), timeout=5)
-        except (ray.exceptions.GetTimeoutError, *_ACTOR_LOST) as exc:
-            raise RunError(f"progress is unavailable: {exc}") from exc
+        except (ray.exceptions.GetTimeoutError, *_ACTOR_LOST):
+            return None
 
     def flush_progress(self) -> None:
-        ray.get([a.flush.remote() for a in self.assessors])
+        """Make the assessors send their last progress reports (best effort: the display only)."""
+        try:
+            ray.get([a.flush.remote() for a in self.assessors], timeout=10)
+        except (ray.exceptions.GetTimeoutError, RayTaskError, *_ACTOR_LOST):
+            pass
 
     def close(self) -> int:
         """Flush and close the ledger; stop every actor of the run. Returns the ledger height."""

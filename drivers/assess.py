@@ -25,12 +25,14 @@ from rich.live import Live
 from claim_assess.errors import ClaimAssessError, ConfigError, InputError
 from claims.dataset import Dataset, read_dataset
 from claims.results import build_summary, write_results, write_summary
+from drivers.timeline import TimelineWriter
 from ledger.canonical import digest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INPUT = PROJECT_ROOT / "data" / "sample"
 SIM_MODEL = "sim-gpt"
 OPENAI_MODEL = "gpt-4o-mini"
+PLAIN_EVERY_S = 5.0
 RUN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -224,38 +226,41 @@ def run(settings: RunSettings, console: Console, *, quiet: bool) -> tuple[dict, 
         totals.add(outcome)
 
     live = console.is_terminal and not quiet
-    last_line = [0.0]
+    timeline = TimelineWriter(run_dir / "timeline.jsonl")
+    last_line = [time.monotonic()]
+    view: Live | None = None
 
-    def plain_tick() -> None:
-        if not quiet and time.monotonic() - last_line[0] >= 5:
+    def tick(final: bool = False) -> None:
+        snapshot = fleet.snapshot()
+        if snapshot is None:  # progress actor restarting: skip one frame, never the run
+            return
+        timeline.add(snapshot, inflight=fleet.inflight, claim_limit=fleet.admission.limit, force=final)
+        if view is not None:
+            view.update(render(snapshot))
+        elif not quiet and (final or time.monotonic() - last_line[0] >= PLAIN_EVERY_S):
             last_line[0] = time.monotonic()
-            console.print(plain_line(fleet.snapshot()), highlight=False, soft_wrap=True)
+            console.print(plain_line(snapshot), highlight=False, soft_wrap=True)
 
     try:
         if live:
-            snapshot = [fleet.snapshot()]
-            with Live(render(snapshot[0]), console=console, refresh_per_second=4, transient=False) as view:
-
-                def live_tick() -> None:
-                    snapshot[0] = fleet.snapshot()
-                    view.update(render(snapshot[0]))
-
-                fleet.run(entries, keep, on_tick=live_tick)
-                fleet.flush_progress()
-                view.update(render(fleet.snapshot()))
-        else:
-            fleet.run(entries, keep, on_tick=plain_tick)
-            if not quiet:
-                fleet.flush_progress()
-                console.print(plain_line(fleet.snapshot()), highlight=False, soft_wrap=True)
+            view = Live("starting...", console=console, refresh_per_second=4)
+            view.start()
+        fleet.run(entries, keep, on_tick=tick)
     except StopRun as exc:
         stop_error = str(exc)
     except KeyboardInterrupt:
         stop_error = "interrupted"
     finally:
-        height = fleet.close()
-        if simulator is not None:
-            simulator.stop()
+        try:
+            fleet.flush_progress()
+            tick(final=True)
+        finally:
+            if view is not None:
+                view.stop()
+            timeline.close()
+            height = fleet.close()
+            if simulator is not None:
+                simulator.stop()
 
     wall = time.monotonic() - started
     rows.sort(key=lambda r: r.claim_id)

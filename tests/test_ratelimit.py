@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
+from claim_assess.errors import QuotaExhausted
 from llm.limiter import AttemptOutcome
 from llm.ratelimit import LocalLimiter, RateLimiter, TokenBucket
 
@@ -83,15 +85,109 @@ def test_unused_tokens_are_refunded_after_usage_comes_back():
     assert limiter.stats().tokens_refunded == 50
 
 
-def test_a_429_on_tokens_pauses_the_token_budget_for_the_fleet():
+def rate_limited(kind: str, headers: dict | None = None, message: str = "") -> AttemptOutcome:
+    body = json.dumps({"error": {"message": message or f"Rate limit reached on {kind} per min.", "type": kind,
+                                 "param": None, "code": "rate_limit_exceeded"}})
+    return AttemptOutcome(429, headers or {}, None, None, body)
+
+
+def test_a_429_on_tokens_pauses_only_the_token_budget_for_the_hinted_time():
     clock = FakeClock()
     limiter = RateLimiter(rpm=600, tpm=60000, clock=clock)
-    reservation = limiter.reserve(10)
-    body = '{"error": {"message": "Rate limit reached ... on tokens per min (TPM)", "type": "tokens"}}'
-    limiter.settle(reservation.permit, AttemptOutcome(429, {}, None, None, body), retry_hint_s=3.0)
-    assert limiter.stats().paused_for_s == pytest.approx(3.0)
+    permit = limiter.reserve(10).permit
+    limiter.settle(permit, rate_limited("tokens", {"retry-after-ms": "3000"}))
+    stats = limiter.stats()
+    assert stats.paused_for_s == pytest.approx(3.0)
+    assert (stats.rate_limited_tokens, stats.rate_limited_requests) == (1, 0)
     assert limiter.reserve(10).delay_s >= 3.0
-    assert limiter.stats().rate_limited == 1
+
+
+@pytest.mark.parametrize(
+    "headers, message, expected_pause",
+    [
+        ({"retry-after-ms": "1500"}, "", 1.5),
+        ({"retry-after": "2"}, "", 2.0),
+        ({}, "Rate limit reached for gpt-4o on requests per min (RPM): Limit 600. Please try again in 1.2s.", 1.2),
+        ({"x-ratelimit-reset-requests": "1m30.5s"}, "", 90.5),
+        ({}, "", 0.5),  # no hint at all: backoff starts at 0.5 s
+        ({"retry-after": "Wed, 21 Oct 2026 07:28:00 GMT"}, "", 0.5),  # an HTTP date is ignored
+    ],
+)
+def test_the_pause_follows_the_providers_hint_in_order_of_precedence(headers, message, expected_pause):
+    clock = FakeClock()
+    limiter = RateLimiter(rpm=600, clock=clock)
+    limiter.settle(limiter.reserve(1).permit, rate_limited("requests", headers, message))
+    assert limiter.stats().paused_for_s == pytest.approx(expected_pause)
+
+
+def test_backoff_doubles_with_consecutive_429s_and_resets_after_a_success():
+    clock = FakeClock()
+    limiter = RateLimiter(rpm=6000, clock=clock)
+    pauses = []
+    for _ in range(4):
+        limiter.settle(limiter.reserve(1).permit, rate_limited("requests"))
+        pauses.append(limiter.stats().paused_for_s)
+        clock.advance(60)
+    assert pauses == pytest.approx([0.5, 1.0, 2.0, 4.0])
+    limiter.settle(limiter.reserve(1).permit, ok(1, 1))
+    limiter.settle(limiter.reserve(1).permit, rate_limited("requests"))
+    assert limiter.stats().paused_for_s == pytest.approx(0.5)
+
+
+def test_a_429_before_any_limit_is_known_still_pauses_the_fleet():
+    clock = FakeClock()
+    limiter = RateLimiter(clock=clock)
+    limiter.settle(limiter.reserve(1).permit, rate_limited("requests", {"retry-after": "2"}))
+    assert limiter.reserve(1).delay_s == pytest.approx(2.0)
+
+
+def test_insufficient_quota_stops_every_later_reservation_with_a_clear_message():
+    limiter = RateLimiter(rpm=600, clock=FakeClock())
+    body = json.dumps({"error": {"message": "You exceeded your current quota", "type": "insufficient_quota",
+                                 "code": "insufficient_quota"}})
+    limiter.settle(limiter.reserve(1).permit, AttemptOutcome(429, {}, None, None, body))
+    assert "insufficient_quota" in limiter.stats().quota_exhausted
+    with pytest.raises(QuotaExhausted, match="later run"):
+        limiter.reserve(1)
+
+
+def test_limits_are_learned_from_the_first_response_headers_when_not_given():
+    clock = FakeClock()
+    limiter = RateLimiter(clock=clock)
+    headers = {"x-ratelimit-limit-requests": "600", "x-ratelimit-remaining-requests": "0",
+               "x-ratelimit-limit-tokens": "60000", "x-ratelimit-remaining-tokens": "59000"}
+    limiter.settle(limiter.reserve(10).permit, AttemptOutcome(200, headers, 5, 5, None))
+    stats = limiter.stats()
+    assert (stats.rpm_limit, stats.tpm_limit, stats.limits_learned) == (600, 60000, True)
+    # The provider said no request is left: the next one waits for one to refill (0.1 s at 10/s).
+    assert limiter.reserve(1).delay_s == pytest.approx(0.1)
+
+
+def test_remaining_below_our_estimate_re_anchors_the_budget_downwards_only():
+    clock = FakeClock()
+    limiter = RateLimiter(rpm=600, clock=clock)  # burst 10
+    limiter.settle(limiter.reserve(1).permit, AttemptOutcome(200, {"x-ratelimit-remaining-requests": "2"}, 1, 1))
+    assert limiter.stats().requests_level == pytest.approx(2)
+    limiter.settle(limiter.reserve(1).permit, AttemptOutcome(200, {"x-ratelimit-remaining-requests": "500"}, 1, 1))
+    assert limiter.stats().requests_level == pytest.approx(1)  # more than we believe is not trusted
+
+
+@pytest.mark.parametrize("value", ["", "abc", "-5", "1.5e3", "NaN"])
+def test_garbage_headers_are_ignored(value):
+    limiter = RateLimiter(clock=FakeClock())
+    headers = {"x-ratelimit-limit-requests": value, "x-ratelimit-remaining-requests": value}
+    limiter.settle(limiter.reserve(1).permit, AttemptOutcome(200, headers, 1, 1))
+    assert limiter.stats().rpm_limit is None
+
+
+def test_backlog_reports_how_far_ahead_the_budget_is_booked():
+    clock = FakeClock()
+    limiter = RateLimiter(rpm=60, clock=clock)  # 1 request/s, burst 1
+    for _ in range(4):
+        limiter.reserve(1)
+    assert limiter.stats().backlog_s == pytest.approx(3.0)
+    clock.advance(3)
+    assert limiter.stats().backlog_s == pytest.approx(0.0)
 
 
 def test_unlimited_limiter_never_waits():
