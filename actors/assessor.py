@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from decimal import Decimal
+
+from ray.exceptions import RayActorError
 
 from claim_assess import __version__
 from claim_assess.errors import CanonicalFormError, QuotaExhausted
@@ -21,7 +24,7 @@ from claims.pipeline import Assessment, assess_claim, failed
 from claims.prompts import PROMPTS_DIGEST
 from claims.results import ItemRow, ResultRow, item_rows, result_row
 from ledger.canonical import digest
-from ledger.records import DecisionDraft, format_confidence
+from ledger.records import DecisionDraft, DecisionRecord, format_confidence
 from llm.advisor import ClaimAdvisor
 from llm.attempts import AttemptRecord
 from llm.client import LLMClient
@@ -31,6 +34,7 @@ from actors.rate_limiter import RemoteLimiter
 
 RULES_VERSION = "claims-rules/1"
 REPORT_EVERY_S = 0.25
+LEDGER_RESTART_WAIT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -150,7 +154,9 @@ class AssessorActor:
             assessment = failed(claim_id, _policy_id(entry), f"internal error: {type(exc).__name__}: {exc}")
         reporter.stage(claim_id, "ledger")
         attempts = advisor.attempts
-        record = await self._ledger.append.remote(self._draft(entry, assessment), [a.to_json() for a in attempts])
+        record = await self._append(self._draft(entry, assessment), [a.to_json() for a in attempts])
+        # The ledger is the truth: after a re-run it may hand back the decision made the first time.
+        assessment = _as_recorded(assessment, record)
         finished_at = datetime.now(UTC)
         row = result_row(
             assessment,
@@ -174,6 +180,19 @@ class AssessorActor:
             retries=sum(1 for a in attempts if a.attempt > 1),
         )
 
+    async def _append(self, draft: DecisionDraft, calls: list[dict]) -> DecisionRecord:
+        """Append through a LedgerActor restart: it recovers from its files, and the key keeps one decision."""
+        deadline = time.monotonic() + LEDGER_RESTART_WAIT_S
+        delay = 0.1
+        while True:
+            try:
+                return await self._ledger.append.remote(draft, calls)
+            except RayActorError:
+                if time.monotonic() + delay > deadline:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(2.0, delay * 2)
+
     def _draft(self, entry: ClaimEntry, assessment: Assessment) -> DecisionDraft:
         return DecisionDraft(
             run_id=self._run_id,
@@ -193,6 +212,21 @@ class AssessorActor:
 
     def flush(self) -> None:
         self._reporter.flush()
+
+
+def _as_recorded(assessment: Assessment, record: DecisionRecord) -> Assessment:
+    if (record.decision, tuple(record.reasons), f"{assessment.payout:.2f}") == (
+        assessment.decision, assessment.reasons, record.payout
+    ):
+        return assessment
+    return replace(
+        assessment,
+        decision=record.decision,
+        reasons=tuple(record.reasons),
+        payout=Decimal(record.payout),
+        confidence=float(record.confidence) if record.confidence is not None else None,
+        error=record.error,
+    )
 
 
 def _input_digest(entry: ClaimEntry) -> str | None:

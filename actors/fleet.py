@@ -8,6 +8,7 @@ decision); one that kills assessors again and again is recorded as FAILED rather
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import ray
-from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError, RayTaskError
+from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError, RayTaskError, TaskCancelledError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from claim_assess import __version__
@@ -89,6 +90,7 @@ class Fleet:
                 num_cpus=0,
                 max_restarts=-1,
                 max_concurrency=config.claims_per_actor + 8,
+                scheduling_strategy="SPREAD",  # over the cluster's nodes; a lost node costs a few assessors
                 **common,
             )
             .remote(name, config.run_id, book, config.llm, config.namespace)
@@ -132,6 +134,7 @@ class Fleet:
         inflight: dict[ray.ObjectRef, tuple[int, ClaimEntry, int]] = {}
         load = [0] * len(self.assessors)
         stop_reason: str | None = None
+        cancelled = False
         last_tick = 0.0
         while (pending and stop_reason is None) or inflight:
             while pending and stop_reason is None and len(inflight) < self.admission.limit:
@@ -150,20 +153,31 @@ class Fleet:
                 load[index] -= 1
                 try:
                     on_outcome(ray.get(ref))
-                except _ACTOR_LOST as exc:
-                    if tries < MAX_TRIES_PER_CLAIM:
-                        pending.appendleft((entry, tries + 1))
-                    else:
-                        on_outcome(self._record_lost(entry, f"assessor died {tries} times on this claim: {exc}"))
-                except RayTaskError as exc:
-                    cause = _cause(exc)
+                except TaskCancelledError:
+                    pass  # stopped on purpose: the claim stays undecided for a resume
+                except (*_ACTOR_LOST, RayTaskError) as exc:
+                    cause = _cause(exc) if isinstance(exc, RayTaskError) else exc
                     if isinstance(cause, QuotaExhausted):
-                        stop_reason = str(cause)
+                        stop_reason = stop_reason or str(cause)
+                    elif isinstance(cause, asyncio.CancelledError) and stop_reason is not None:
+                        pass
+                    elif isinstance(cause, (*_ACTOR_LOST, asyncio.CancelledError)):
+                        # The assessor (or the ledger it was writing to) died mid-claim: give the claim to
+                        # an assessor again; the ledger's idempotency key keeps it to one decision.
+                        if tries < MAX_TRIES_PER_CLAIM:
+                            pending.appendleft((entry, tries + 1))
+                        else:
+                            on_outcome(self._record_lost(entry, f"assessors died {tries} times on this claim: {cause}"))
                     else:
-                        stop_reason = f"{type(cause).__name__}: {cause}"
+                        stop_reason = stop_reason or f"{type(cause).__name__}: {cause}"
             self.inflight = len(inflight)
             if stop_reason is None and should_stop():
                 stop_reason = "interrupted"
+            if stop_reason is not None and not cancelled:
+                # Stop admitting and cancel what is in flight; cancelled claims stay undecided for a resume.
+                cancelled = True
+                for ref in inflight:
+                    ray.cancel(ref)
             now = time.monotonic()
             if now - last_tick >= tick_s:
                 last_tick = now
@@ -173,6 +187,10 @@ class Fleet:
                 on_tick()
         if stop_reason is not None:
             raise StopRun(stop_reason)
+
+    def decided_claims(self) -> set[str]:
+        """Claims with a non-FAILED decision for this run in the ledger (what a resume may skip)."""
+        return set(ray.get(self.ledger.decided_claims.remote(self.config.run_id)))
 
     def _steer(self) -> None:
         """Read the limiter once per tick and let the admission controller adjust the claims in flight."""

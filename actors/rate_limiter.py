@@ -8,9 +8,16 @@ waiting, so one limiter serves a large fleet with a single cheap call per HTTP a
 from __future__ import annotations
 
 import asyncio
+import time
 
+from ray.exceptions import RayActorError
+
+from claim_assess.errors import LLMCallError
 from llm.limiter import AttemptOutcome, Permit
 from llm.ratelimit import LimiterStats, RateLimiter, Reservation
+
+
+RESTART_WAIT_S = 60.0
 
 
 class RateLimiterActor:
@@ -34,10 +41,23 @@ class RemoteLimiter:
         self._handle = handle
 
     async def acquire(self, tokens: int) -> Permit:
-        reservation: Reservation = await self._handle.reserve.remote(tokens)
+        reservation = await self._reserve(tokens)
         if reservation.delay_s > 0:
             await asyncio.sleep(reservation.delay_s)
         return reservation.permit
+
+    async def _reserve(self, tokens: int) -> Reservation:
+        """Ride out a limiter restart: it costs a moment of pacing, never a claim."""
+        deadline = time.monotonic() + RESTART_WAIT_S
+        delay = 0.1
+        while True:
+            try:
+                return await self._handle.reserve.remote(tokens)
+            except RayActorError as exc:
+                if time.monotonic() + delay > deadline:
+                    raise LLMCallError(f"the rate limiter did not come back within {RESTART_WAIT_S:.0f}s: {exc}") from exc
+                await asyncio.sleep(delay)
+                delay = min(2.0, delay * 2)
 
     async def release(self, permit: Permit, outcome: AttemptOutcome) -> None:
         # Fire and forget: the refund need not delay the claim; Ray keeps per-caller order.

@@ -2,8 +2,10 @@
 
 Reads and checks the dataset, starts (or joins) Ray and the simulator, spawns the run's actors,
 streams claims through them with a live display, and writes the result files at the end.
+``--resume RUN_ID`` continues an interrupted run: claims the ledger already decided (not FAILED) are
+kept, the rest are assessed, and the result files then cover every claim.
 Exit codes: 0 every claim got a decision (FAILED for bad input counts as one); 1 the run could not
-complete; 2 bad usage, configuration or dataset; 130 interrupted.
+complete; 2 bad usage, configuration or dataset; 130 / 143 stopped by SIGINT / SIGTERM.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import re
 import secrets
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +27,8 @@ from rich.live import Live
 from claim_assess.errors import ClaimAssessError, ConfigError, InputError
 from claims.dataset import Dataset, read_dataset
 from claims.results import build_summary, write_results, write_summary
+from drivers.journal import OutcomeJournal, read_journal
+from drivers.stopping import StopSignals
 from drivers.timeline import TimelineWriter
 from ledger.canonical import digest
 
@@ -32,13 +36,17 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INPUT = PROJECT_ROOT / "data" / "sample"
 SIM_MODEL = "sim-gpt"
 OPENAI_MODEL = "gpt-4o-mini"
+OPENAI_BASE_URL = "https://api.openai.com/v1"
 PLAIN_EVERY_S = 5.0
+SETTINGS_FILE = "settings.json"
 RUN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# What a resume may change; everything else (dataset, claim selection, endpoint, model) is the run's own.
+RESUMABLE_OVERRIDES = ("actors", "claims_per_actor", "rpm", "tpm", "timeout_s", "address", "dashboard")
 
 
 @dataclass(frozen=True)
 class RunSettings:
-    """Everything a run was asked to do (written to summary.json; holds no secret)."""
+    """Everything a run was asked to do (written to settings.json and summary.json; holds no secret)."""
 
     input: str
     workspace: str
@@ -57,6 +65,17 @@ class RunSettings:
     limit: int | None
     dashboard: bool
 
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.workspace) / "runs" / self.run_id
+
+    @property
+    def ledger_dir(self) -> Path:
+        return Path(self.workspace) / "ledger"
+
+    def resume_command(self) -> str:
+        return f"python -m drivers.assess --resume {self.run_id} --workspace {self.workspace}"
+
 
 def _positive(name: str):
     def parse(text: str) -> int:
@@ -73,19 +92,19 @@ def _positive(name: str):
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m drivers.assess", description=__doc__.split("\n\n")[0])
-    p.add_argument("--actors", type=_positive("--actors"), default=4, help="assessor actors (default 4)")
-    p.add_argument(
-        "--concurrency", type=_positive("--concurrency"), default=8, help="claims in flight per assessor (default 8)"
-    )
-    p.add_argument("--input", default=str(DEFAULT_INPUT), help="dataset directory (default: the bundled sample)")
+    # Defaults of the flags a resume may override are applied later, so a resume can tell "not given".
+    p.add_argument("--actors", type=_positive("--actors"), help="assessor actors (default 4)")
+    p.add_argument("--concurrency", type=_positive("--concurrency"), help="max claims in flight per assessor (default 8)")
+    p.add_argument("--input", help="dataset directory (default: the bundled sample)")
     p.add_argument("--workspace", default="workspace", help="where the ledger and runs/ live (default ./workspace)")
     p.add_argument("--llm", choices=("sim", "openai"), default="sim", help="built-in simulator or a real endpoint")
-    p.add_argument("--base-url", help="OpenAI-compatible base URL (with --llm openai; default: the client's)")
+    p.add_argument("--base-url", help=f"OpenAI-compatible base URL (with --llm openai; default {OPENAI_BASE_URL})")
     p.add_argument("--model", help=f"model name (default {SIM_MODEL} for sim, {OPENAI_MODEL} for openai)")
-    p.add_argument("--rpm", type=_positive("--rpm"), help="requests per minute limit of the endpoint")
-    p.add_argument("--tpm", type=_positive("--tpm"), help="tokens per minute limit of the endpoint")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds per HTTP attempt (default 60)")
+    p.add_argument("--rpm", type=_positive("--rpm"), help="requests per minute limit (default: learned from headers)")
+    p.add_argument("--tpm", type=_positive("--tpm"), help="tokens per minute limit (default: learned from headers)")
+    p.add_argument("--timeout", type=float, help="seconds per HTTP attempt (default 60)")
     p.add_argument("--run-id", help="name of this run (default: generated from the time)")
+    p.add_argument("--resume", metavar="RUN_ID", help="continue this interrupted run of the workspace")
     p.add_argument("--claim-id", action="append", default=[], help="assess only this claim (repeatable)")
     p.add_argument("--exclude", action="append", default=[], help="skip this claim (repeatable)")
     p.add_argument("--limit", type=_positive("--limit"), help="assess at most N claims")
@@ -96,34 +115,78 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _check_run_id(run_id: str, flag: str) -> None:
+    if not RUN_ID.match(run_id) or run_id in {".", ".."}:
+        raise ConfigError(f"{flag} {run_id!r} must be 1-64 letters, digits, '.', '_' or '-'")
+
+
 def settings_from(args: argparse.Namespace) -> RunSettings:
-    if args.run_id is not None and (not RUN_ID.match(args.run_id) or args.run_id in {".", ".."}):
-        raise ConfigError(f"--run-id {args.run_id!r} must be 1-64 letters, digits, '.', '_' or '-'")
-    if args.timeout <= 0:
+    if args.timeout is not None and args.timeout <= 0:
         raise ConfigError(f"--timeout must be positive, got {args.timeout}")
+    if args.resume is not None:
+        return _resumed_settings(args)
+    if args.run_id is not None:
+        _check_run_id(args.run_id, "--run-id")
     if args.llm == "sim" and args.base_url:
         raise ConfigError("--base-url goes with --llm openai (the simulator picks its own local URL)")
-    if args.llm == "openai" and not os.environ.get("OPENAI_API_KEY"):
-        raise ConfigError("--llm openai needs the API key in the OPENAI_API_KEY environment variable")
     run_id = args.run_id or f"run-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
-    return RunSettings(
-        input=str(Path(args.input)),
+    settings = RunSettings(
+        input=str(Path(args.input or DEFAULT_INPUT)),
         workspace=str(Path(args.workspace)),
         run_id=run_id,
-        actors=args.actors,
-        claims_per_actor=args.concurrency,
+        actors=args.actors or 4,
+        claims_per_actor=args.concurrency or 8,
         llm=args.llm,
         base_url=args.base_url,
         model=args.model or (SIM_MODEL if args.llm == "sim" else OPENAI_MODEL),
         rpm=args.rpm,
         tpm=args.tpm,
-        timeout_s=args.timeout,
+        timeout_s=args.timeout or 60.0,
         address=args.address,
         claim_ids=tuple(args.claim_id),
         exclude=tuple(args.exclude),
         limit=args.limit,
         dashboard=not args.no_dashboard,
     )
+    if (settings.run_dir / SETTINGS_FILE).exists():
+        raise ConfigError(f"run {run_id!r} already exists in {settings.workspace}; continue it with --resume {run_id}")
+    _check_key(settings)
+    return settings
+
+
+def _resumed_settings(args: argparse.Namespace) -> RunSettings:
+    """The interrupted run's own settings, with only the flags a resume may change taken from the command line."""
+    _check_run_id(args.resume, "--resume")
+    if args.run_id or args.input or args.claim_id or args.exclude or args.limit or args.model or args.base_url:
+        raise ConfigError("--resume continues a run with its own dataset, claims, endpoint and model; "
+                          "drop --run-id/--input/--claim-id/--exclude/--limit/--model/--base-url")
+    path = Path(args.workspace) / "runs" / args.resume / SETTINGS_FILE
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"--resume {args.resume}: no such run in {args.workspace} ({path} is missing)") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"--resume {args.resume}: cannot read {path}: {exc}") from exc
+    known = {f.name for f in fields(RunSettings)}
+    stored = {k: tuple(v) if isinstance(v, list) else v for k, v in stored.items() if k in known}
+    settings = replace(RunSettings(**stored), workspace=str(Path(args.workspace)))
+    given = {
+        "actors": args.actors,
+        "claims_per_actor": args.concurrency,
+        "rpm": args.rpm,
+        "tpm": args.tpm,
+        "timeout_s": args.timeout,
+        "address": args.address,
+        "dashboard": False if args.no_dashboard else None,
+    }
+    settings = replace(settings, **{k: v for k, v in given.items() if v is not None and k in RESUMABLE_OVERRIDES})
+    _check_key(settings)
+    return settings
+
+
+def _check_key(settings: RunSettings) -> None:
+    if settings.llm == "openai" and not os.environ.get("OPENAI_API_KEY"):
+        raise ConfigError("--llm openai needs the API key in the OPENAI_API_KEY environment variable")
 
 
 def select_entries(dataset: Dataset, settings: RunSettings):
@@ -171,7 +234,21 @@ class _Totals:
         return dict(vars(self))
 
 
-def run(settings: RunSettings, console: Console, *, quiet: bool) -> tuple[dict, int]:
+def _open_endpoint(settings: RunSettings, console: Console):
+    """(base_url, api_key, simulator or None): the built-in simulator or the configured endpoint."""
+    if settings.llm == "sim":
+        from llm.simulator import SimulatorConfig, start_simulator
+
+        simulator = start_simulator(SimulatorConfig(rpm=settings.rpm, tpm=settings.tpm, model=settings.model))
+        console.print(f"LLM: built-in simulator at {simulator.url} (offline demo model {settings.model!r})",
+                      soft_wrap=True)
+        return simulator.url, "sim-no-key", simulator
+    base_url = settings.base_url or OPENAI_BASE_URL
+    console.print(f"LLM: {base_url} model {settings.model!r} (key from OPENAI_API_KEY)", soft_wrap=True)
+    return base_url, os.environ["OPENAI_API_KEY"], None
+
+
+def run(settings: RunSettings, console: Console, *, quiet: bool, resuming: bool = False) -> tuple[dict, int]:
     from actors.assessor import LLMSettings
     from actors.cluster import connect
     from actors.fleet import Fleet, FleetConfig, StopRun
@@ -179,23 +256,15 @@ def run(settings: RunSettings, console: Console, *, quiet: bool) -> tuple[dict, 
 
     dataset = read_dataset(settings.input)
     entries = select_entries(dataset, settings)
-    run_dir = Path(settings.workspace) / "runs" / settings.run_id
-    ledger_dir = Path(settings.workspace) / "ledger"
+    run_dir, ledger_dir = settings.run_dir, settings.ledger_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     ledger_dir.mkdir(parents=True, exist_ok=True)
+    if not resuming:
+        (run_dir / SETTINGS_FILE).write_text(json.dumps(asdict(settings), indent=2), encoding="utf-8")
+    console.print(f"run {settings.run_id}: {len(entries)} claims from {settings.input}", soft_wrap=True)
+    console.print(f"if it is interrupted, resume it with: {settings.resume_command()}", soft_wrap=True, highlight=False)
 
-    simulator = None
-    if settings.llm == "sim":
-        from llm.simulator import SimulatorConfig, start_simulator
-
-        simulator = start_simulator(SimulatorConfig(rpm=settings.rpm, tpm=settings.tpm, model=settings.model))
-        base_url, api_key = simulator.url, "sim-no-key"
-        console.print(f"LLM: built-in simulator at {base_url} (offline demo model {settings.model!r})", soft_wrap=True)
-    else:
-        base_url = settings.base_url or "https://api.openai.com/v1"
-        api_key = os.environ["OPENAI_API_KEY"]
-        console.print(f"LLM: {base_url} model {settings.model!r} (key from OPENAI_API_KEY)", soft_wrap=True)
-
+    base_url, api_key, simulator = _open_endpoint(settings, console)
     namespace = f"claim-assess.{settings.run_id}"
     connection = connect(settings.address, namespace=namespace, dashboard=settings.dashboard)
     if connection.dashboard_url:
@@ -214,18 +283,30 @@ def run(settings: RunSettings, console: Console, *, quiet: bool) -> tuple[dict, 
         ),
         policy_book(dataset),
     )
-    fleet.begin(len(entries), endpoint=base_url, model=settings.model)
 
-    rows, items, totals = [], [], _Totals()
+    # Resume: keep what the ledger decided and the journal remembers; assess everything else.
+    kept = {}
+    if resuming:
+        decided = fleet.decided_claims()
+        kept = {cid: out for cid, out in read_journal(run_dir).items() if cid in decided and out[0].decision != "FAILED"}
+        console.print(f"resuming: {len(kept)} claims already decided, {len(entries) - len(kept)} to assess",
+                      soft_wrap=True)
+    todo = [entry for entry in entries if entry.claim_id not in kept]
+    fleet.begin(len(todo), endpoint=base_url, model=settings.model)
+
+    rows = [row for row, _ in kept.values()]
+    items = [item for _, its in kept.values() for item in its]
+    totals = _Totals()
+    journal = OutcomeJournal(run_dir)
     started = time.monotonic()
     stop_error: str | None = None
 
     def keep(outcome) -> None:
+        journal.append(outcome.row, outcome.items)
         rows.append(outcome.row)
         items.extend(outcome.items)
         totals.add(outcome)
 
-    live = console.is_terminal and not quiet
     timeline = TimelineWriter(run_dir / "timeline.jsonl")
     last_line = [time.monotonic()]
     view: Live | None = None
@@ -241,26 +322,30 @@ def run(settings: RunSettings, console: Console, *, quiet: bool) -> tuple[dict, 
             last_line[0] = time.monotonic()
             console.print(plain_line(snapshot), highlight=False, soft_wrap=True)
 
-    try:
-        if live:
-            view = Live("starting...", console=console, refresh_per_second=4)
-            view.start()
-        fleet.run(entries, keep, on_tick=tick)
-    except StopRun as exc:
-        stop_error = str(exc)
-    except KeyboardInterrupt:
-        stop_error = "interrupted"
-    finally:
+    def on_signal(signum: int) -> None:
+        message = "stopping: no new claims, cancelling those in flight, flushing the ledger (again to stop at once)"
+        (view.console if view is not None else console).print(f"[yellow]{message}[/]", soft_wrap=True)
+
+    with StopSignals(on_first=on_signal) as signals:
         try:
-            fleet.flush_progress()
-            tick(final=True)
+            if console.is_terminal and not quiet:
+                view = Live("starting...", console=console, refresh_per_second=4)
+                view.start()
+            fleet.run(todo, keep, on_tick=tick, should_stop=lambda: signals.requested)
+        except StopRun as exc:
+            stop_error = str(exc)
         finally:
-            if view is not None:
-                view.stop()
-            timeline.close()
-            height = fleet.close()
-            if simulator is not None:
-                simulator.stop()
+            try:
+                fleet.flush_progress()
+                tick(final=True)
+            finally:
+                if view is not None:
+                    view.stop()
+                timeline.close()
+                journal.close()
+                height = fleet.close()
+                if simulator is not None:
+                    simulator.stop()
 
     wall = time.monotonic() - started
     rows.sort(key=lambda r: r.claim_id)
@@ -274,8 +359,10 @@ def run(settings: RunSettings, console: Console, *, quiet: bool) -> tuple[dict, 
     )
     summary["ledger_height"] = height
     summary["complete"] = stop_error is None and len(rows) == len(entries)
-    if stop_error:
-        summary["stopped"] = stop_error
+    summary["resumed"] = resuming
+    if not summary["complete"]:
+        summary["stopped"] = stop_error or f"{len(entries) - len(rows)} claims were not decided"
+        summary["resume"] = settings.resume_command()
     summary_path = write_summary(run_dir, summary)
     summary["files"] = {
         "results": str(results_path),
@@ -283,8 +370,8 @@ def run(settings: RunSettings, console: Console, *, quiet: bool) -> tuple[dict, 
         "summary": str(summary_path),
         "ledger": str(ledger_dir),
     }
-    if stop_error == "interrupted":
-        return summary, 130
+    if signals.requested:
+        return summary, signals.exit_code
     return summary, 0 if summary["complete"] else 1
 
 
@@ -294,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(stderr=args.json)
     try:
         settings = settings_from(args)
-        summary, code = run(settings, console, quiet=args.quiet)
+        summary, code = run(settings, console, quiet=args.quiet, resuming=args.resume is not None)
     except (ConfigError, InputError) as exc:
         console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return 2
@@ -311,8 +398,10 @@ def main(argv: list[str] | None = None) -> int:
              ("ledger", files["ledger"])],
         )
     )
-    if code != 0:
-        console.print(f"[red]run {settings.run_id} stopped before every claim was decided:[/] {summary.get('stopped')}")
+    if not summary["complete"]:
+        console.print(f"[red]run {settings.run_id} stopped before every claim was decided:[/] {summary['stopped']}",
+                      soft_wrap=True)
+        console.print(f"resume it with: {summary['resume']}", soft_wrap=True, highlight=False)
     console.print(f"verify the audit trail: python -m drivers.verify --workspace {settings.workspace}", highlight=False)
     if args.json:
         print(json.dumps(summary, default=str, indent=2))

@@ -1,0 +1,81 @@
+"""runs/<run_id>/outcomes.jsonl: every claim outcome the driver received, as it arrived.
+
+Why: the result files are written at the end of a run, and a driver killed with ``kill -9`` never gets
+there. The journal lets ``--resume`` rebuild the result rows of the claims already decided instead of
+paying for them again. The ledger stays the truth about decisions: a claim is skipped on resume only
+if the ledger holds a non-FAILED decision for it AND the journal holds its row; a claim the ledger has
+but the journal lost (the driver died between the two) is assessed again, and the ledger's
+idempotency key hands back the existing decision.
+
+Each line is flushed as it is written (a killed process loses nothing the OS already has); a torn
+last line from a crash is ignored on reading. The last line for a claim wins (a FAILED claim re-run
+on resume appears twice).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import asdict
+from decimal import Decimal
+from pathlib import Path
+
+from claims.results import ItemRow, ResultRow
+
+JOURNAL_FILE = "outcomes.jsonl"
+_MONEY = {"payout", "claimed_total", "covered_total", "total"}
+_TIMES = {"started_at", "finished_at"}
+
+
+def _encode(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot journal {type(value).__name__}")
+
+
+def _decode(record: dict) -> dict:
+    out = dict(record)
+    for key in _MONEY & out.keys():
+        out[key] = Decimal(out[key]) if out[key] is not None else None
+    for key in _TIMES & out.keys():
+        out[key] = dt.datetime.fromisoformat(out[key])
+    if "reasons" in out:
+        out["reasons"] = tuple(out["reasons"])
+    return out
+
+
+class OutcomeJournal:
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / JOURNAL_FILE
+        self._file = self.path.open("a", encoding="utf-8")
+
+    def append(self, row: ResultRow, items: tuple[ItemRow, ...]) -> None:
+        line = {"row": asdict(row), "items": [asdict(item) for item in items]}
+        self._file.write(json.dumps(line, default=_encode, ensure_ascii=False) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def read_journal(run_dir: Path) -> dict[str, tuple[ResultRow, tuple[ItemRow, ...]]]:
+    """claim_id -> (row, items) of every outcome journaled for this run (the last one per claim)."""
+    outcomes: dict[str, tuple[ResultRow, tuple[ItemRow, ...]]] = {}
+    for record in _lines(Path(run_dir) / JOURNAL_FILE):
+        row = ResultRow(**_decode(record["row"]))
+        items = tuple(ItemRow(**_decode(item)) for item in record["items"])
+        outcomes[row.claim_id] = (row, items)
+    return outcomes
+
+
+def _lines(path: Path) -> Iterator[dict]:
+    if not path.exists():
+        return
+    with path.open("rb") as file:
+        for raw in file:
+            if not raw.endswith(b"\n"):
+                return  # torn by a crash mid-write: that outcome is simply re-assessed
+            yield json.loads(raw)
