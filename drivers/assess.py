@@ -110,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_positive("--limit"), help="assess at most N claims")
     p.add_argument("--address", help="Ray cluster: auto, ray://HOST:PORT or HOST:PORT (default: local on 127.0.0.1)")
     p.add_argument("--no-dashboard", action="store_true", help="do not start the Ray dashboard (local Ray only)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="read and validate the dataset, print the LLM calls, tokens, time and cost; call no LLM")
+    p.add_argument("--price-input", type=float, metavar="PER_M", help="price per million input tokens (--dry-run)")
+    p.add_argument("--price-output", type=float, metavar="PER_M", help="price per million output tokens (--dry-run)")
+    p.add_argument("--pricing", metavar="FILE", help='prices per model: {"MODEL": {"input_per_m": X, "output_per_m": Y}}')
     p.add_argument("--quiet", action="store_true", help="no live display, only the summary")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
     return p
@@ -148,6 +153,8 @@ def settings_from(args: argparse.Namespace) -> RunSettings:
         limit=args.limit,
         dashboard=not args.no_dashboard,
     )
+    if args.dry_run:
+        return settings
     if (settings.run_dir / SETTINGS_FILE).exists():
         raise ConfigError(f"run {run_id!r} already exists in {settings.workspace}; continue it with --resume {run_id}")
     _check_key(settings)
@@ -370,6 +377,12 @@ def run(settings: RunSettings, console: Console, *, quiet: bool, resuming: bool 
         "summary": str(summary_path),
         "ledger": str(ledger_dir),
     }
+    from drivers.report import write_report
+
+    try:
+        summary["files"]["report"] = str(write_report(Path(settings.workspace), settings.run_id))
+    except (ClaimAssessError, OSError) as exc:
+        console.print(f"[yellow]report not written:[/] {exc}", soft_wrap=True)
     if signals.requested:
         return summary, signals.exit_code
     return summary, 0 if summary["complete"] else 1
@@ -381,6 +394,14 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(stderr=args.json)
     try:
         settings = settings_from(args)
+        if args.dry_run:
+            from drivers.plan import dry_run, print_plan
+
+            dataset = read_dataset(settings.input)
+            plan = dry_run(dataset, select_entries(dataset, settings), settings, price_input=args.price_input,
+                           price_output=args.price_output, pricing_file=args.pricing)
+            print_plan(plan, console, as_json=args.json)
+            return 0
         summary, code = run(settings, console, quiet=args.quiet, resuming=args.resume is not None)
     except (ConfigError, InputError) as exc:
         console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
@@ -394,8 +415,9 @@ def main(argv: list[str] | None = None) -> int:
     console.print(
         summary_table(
             summary,
-            [("results", files["results"]), ("line items", files["line_items"]), ("summary", files["summary"]),
-             ("ledger", files["ledger"])],
+            [(label, files[key]) for label, key in (("results", "results"), ("line items", "line_items"),
+                                                    ("summary", "summary"), ("report", "report"), ("ledger", "ledger"))
+             if key in files],
         )
     )
     if not summary["complete"]:

@@ -1,0 +1,164 @@
+"""The dry-run plan: counts on the sample checked against an independent count made here from the raw
+claims, the time and cost arithmetic, pricing files, and the rendering."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import math
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from claim_assess.errors import ConfigError
+from claims.dataset import read_dataset
+from claims.prompts import ASSESSMENT_MAX_TOKENS, COVERAGE_MAX_TOKENS
+from drivers.plan import load_pricing, plan_run, plan_to_json, render_plan, resolve_prices
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def independent_count(directory: Path) -> tuple[int, int, int]:
+    """(claims decided by a hard check, coverage calls, assessment calls), straight from spec 2.3 / 2.5
+    on the raw JSON: no pipeline code involved."""
+    policies = {p["policy_id"]: p for p in _jsonl(directory / "policies.jsonl")}
+    hard = coverage = assessment = 0
+    for claim in _jsonl(directory / "claims.jsonl"):
+        policy = policies[claim["policy_id"]]
+        loss = dt.date.fromisoformat(claim["loss_date"])
+        start, end = dt.date.fromisoformat(policy["valid_from"]), dt.date.fromisoformat(policy["valid_to"])
+        inactive = not start <= loss <= end
+        over = policy.get("max_odometer_km") is not None and claim["odometer_km"] > policy["max_odometer_km"]
+        if inactive or over:
+            hard += 1
+            continue
+        known = {_norm(c) for cat in policy["coverage"] for c in cat["components"]}
+        known |= {_norm(c) for ex in policy["exclusions"] for c in ex["components"]}
+        seen = set()
+        for item in claim["line_items"]:
+            key = (item["doc_id"], _norm(item["description"]), Decimal(item["total"]))
+            if key in seen:
+                continue  # a duplicate line item is assessed once
+            seen.add(key)
+            if item["component"] is None or _norm(item["component"]) not in known:
+                coverage += 1
+        assessment += 1
+    return hard, coverage, assessment
+
+
+def test_sample_counts_match_an_independent_count() -> None:
+    dataset = read_dataset(SAMPLE)
+    plan = plan_run(dataset, dataset.entries, rpm=None, tpm=None, model="m", latency_s=1.0, concurrency=10)
+    hard, coverage, assessment = independent_count(SAMPLE)
+    assert (plan.rule_decided, plan.coverage_calls, plan.assessment_calls) == (hard, coverage, assessment)
+    assert plan.claims == plan.to_assess == len(_jsonl(SAMPLE / "claims.jsonl")) and plan.invalid == ()
+    # the hard checks are the claims expected.jsonl says a policy-period or mileage rule denies
+    denied_by_hard_check = [x for x in _jsonl(SAMPLE / "expected.jsonl")
+                            if x["reason"] in ("POLICY_INACTIVE", "MILEAGE_EXCEEDED")]
+    assert hard == len(denied_by_hard_check) > 0
+    assert plan.llm_calls == coverage + assessment
+    assert plan.completion_tokens == (coverage * math.ceil(COVERAGE_MAX_TOKENS / 2)
+                                      + assessment * math.ceil(ASSESSMENT_MAX_TOKENS / 2))
+    # every prompt carries the policy terms, so it is far longer than a few hundred characters
+    assert plan.prompt_tokens > plan.llm_calls * 150
+    assert plan.bound == "latency" and plan.minutes == pytest.approx(plan.llm_calls * 1.0 / 10 / 60)
+    assert plan.cost is None
+
+
+def test_time_at_the_limits_and_cost() -> None:
+    dataset = read_dataset(SAMPLE)
+    base = plan_run(dataset, dataset.entries, rpm=None, tpm=None, model="m")
+    by_rpm = plan_run(dataset, dataset.entries, rpm=10, tpm=10_000_000, model="m", latency_s=0.1, concurrency=64)
+    assert by_rpm.bound == "rpm" and by_rpm.minutes == pytest.approx(base.llm_calls / 10)
+    by_tpm = plan_run(dataset, dataset.entries, rpm=100_000, tpm=1000, model="m", latency_s=0.1, concurrency=64,
+                      price_in_per_m=2.5, price_out_per_m="10")
+    assert by_tpm.bound == "tpm" and by_tpm.minutes == pytest.approx(base.tokens / 1000)
+    expected = (Decimal(base.prompt_tokens) * Decimal("2.5") + Decimal(base.completion_tokens) * 10) / 1_000_000
+    assert by_tpm.cost == expected.quantize(Decimal("0.0001"))
+    with pytest.raises(ConfigError):
+        plan_run(dataset, dataset.entries, rpm=None, tpm=None, model="m", price_in_per_m=-1, price_out_per_m=1)
+
+
+def test_invalid_claims_are_counted_with_their_errors(tmp_path: Path) -> None:
+    (tmp_path / "policies.jsonl").write_text((SAMPLE / "policies.jsonl").read_text())
+    claims = _jsonl(SAMPLE / "claims.jsonl")[:3]
+    unknown = {**claims[1], "claim_id": "C-UNKNOWN-POLICY", "policy_id": "POL-NOPE-0001"}
+    bad_field = {**claims[2], "claim_id": "C-BAD-ODOMETER", "odometer_km": -5}
+    lines = [json.dumps(claims[0]), json.dumps(unknown), json.dumps(bad_field), "{not json"]
+    (tmp_path / "claims.jsonl").write_text("\n".join(lines) + "\n")
+    dataset = read_dataset(tmp_path)
+    plan = plan_run(dataset, dataset.entries, rpm=60, tpm=None, model="m")
+    assert plan.claims == 4 and plan.to_assess == 1 and len(plan.invalid) == 3
+    errors = {i.claim_id: i.error for i in plan.invalid}
+    assert "names no policy" in errors["C-UNKNOWN-POLICY"]
+    assert "odometer_km" in errors["C-BAD-ODOMETER"]
+    assert any("not valid JSON" in e for e in errors.values())
+    text = _render(plan)
+    assert "3 already failing validation" in text and "C-BAD-ODOMETER" in text
+    data = plan_to_json(plan)
+    assert data["failing_validation"] == 3 and len(data["invalid"]) == 3 and data["dry_run"] is True
+
+
+def _render(plan) -> str:
+    out = io.StringIO()
+    Console(file=out, width=140, force_terminal=False).print(render_plan(plan))
+    return out.getvalue()
+
+
+def test_render_and_json() -> None:
+    dataset = read_dataset(SAMPLE)
+    plan = plan_run(dataset, dataset.entries, rpm=600, tpm=None, model="gpt-x", latency_s=2.0, concurrency=32,
+                    price_in_per_m=0.15, price_out_per_m=0.6)
+    text = _render(plan)
+    assert "no LLM call made" in text and f"{plan.llm_calls:,}" in text and "requests/min limit" in text
+    assert "0.15/M input" in text
+    data = plan_to_json(plan)
+    assert data["llm_calls"] == {"coverage": plan.coverage_calls, "assessment": plan.assessment_calls,
+                                 "total": plan.llm_calls}
+    assert data["bound"] == "rpm" and data["cost"] == str(plan.cost) and data["limits"]["rpm"] == 600
+    json.dumps(data)
+
+
+def test_pricing_file(tmp_path: Path) -> None:
+    path = tmp_path / "prices.json"
+    path.write_text(json.dumps({"gpt-x": {"input_per_m": 0.15, "output_per_m": "0.60"}, "other": {}}))
+    assert load_pricing(path, "gpt-x") == (Decimal("0.15"), Decimal("0.60"))
+    with pytest.raises(ConfigError, match="no prices for model 'nope'"):
+        load_pricing(path, "nope")
+    with pytest.raises(ConfigError, match="input_per_m must be a number"):
+        load_pricing(path, "other")
+    assert resolve_prices("gpt-x", price_input=1.0, price_output=None, pricing_file=path) == (Decimal("1.0"),
+                                                                                               Decimal("0.60"))
+    assert resolve_prices("gpt-x", price_input=None, price_output=None, pricing_file=None) == (None, None)
+    path.write_text("{oops")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        load_pricing(path, "gpt-x")
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_pricing(tmp_path / "missing.json", "gpt-x")
+    path.write_text(json.dumps({"gpt-x": {"input_per_m": "cheap", "output_per_m": 1}}))
+    with pytest.raises(ConfigError, match="must be a number"):
+        load_pricing(path, "gpt-x")
+
+
+def test_dry_run_takes_a_runs_settings(capsys: pytest.CaptureFixture) -> None:
+    from types import SimpleNamespace
+
+    from drivers.plan import dry_run, print_plan
+
+    dataset = read_dataset(SAMPLE)
+    settings = SimpleNamespace(model="gpt-x", rpm=None, tpm=500, actors=2, claims_per_actor=4)
+    plan = dry_run(dataset, dataset.entries, settings, price_input=0.5, price_output=None, pricing_file=None)
+    assert plan.concurrency == 8 and plan.tpm == 500 and plan.bound == "tpm" and plan.cost is None
+    print_plan(plan, Console(file=io.StringIO()), as_json=True)
+    assert json.loads(capsys.readouterr().out)["limits"]["tpm"] == 500
