@@ -29,6 +29,7 @@ from llm.advisor import ClaimAdvisor
 from llm.attempts import AttemptRecord
 from llm.client import LLMClient
 
+from actors.metrics import RunMetrics
 from actors.progress import AttemptTick, FinishedClaim, ProgressBatch
 from actors.rate_limiter import RemoteLimiter
 
@@ -72,8 +73,8 @@ class ClaimOutcome:
 class _Reporter:
     """Buffers progress events and sends them as one batch a few times a second."""
 
-    def __init__(self, actor: str, progress):
-        self._actor, self._progress = actor, progress
+    def __init__(self, actor: str, progress, metrics: RunMetrics):
+        self._actor, self._progress, self._metrics = actor, progress, metrics
         self._stages: list[tuple[str, str]] = []
         self._attempts: list[AttemptTick] = []
         self._finished: list[FinishedClaim] = []
@@ -84,11 +85,13 @@ class _Reporter:
         self._ensure_running()
 
     def attempt(self, record: AttemptRecord) -> None:
+        self._metrics.attempt(record)
         tokens = (record.prompt_tokens or 0) + (record.completion_tokens or 0)
         self._attempts.append(AttemptTick(record.status, tokens, record.attempt > 1))
         self._ensure_running()
 
     def finished(self, claim: FinishedClaim) -> None:
+        self._metrics.claim_decided(claim.decision)
         self._finished.append(claim)
         self._ensure_running()
 
@@ -119,18 +122,25 @@ class AssessorActor:
         progress = ray.get_actor("progress", namespace=namespace)
         self._name, self._run_id, self._book = name, run_id, book
         self._model = llm.model
+        metrics = RunMetrics(run_id)
         self._client = LLMClient(
             base_url=llm.base_url,
             api_key=llm.api_key,
             model=llm.model,
-            limiter=RemoteLimiter(limiter),
+            limiter=RemoteLimiter(limiter, on_inflight=lambda count: metrics.requests_in_flight(name, count)),
             timeout_s=llm.timeout_s,
         )
         self._ledger = ledger
-        self._reporter = _Reporter(name, progress)
+        self._reporter = _Reporter(name, progress, metrics)
 
     def name(self) -> str:
         return self._name
+
+    def node_id(self) -> str:
+        """The Ray node this assessor runs on (placement checks, dashboard cross-reference)."""
+        import ray
+
+        return ray.get_runtime_context().get_node_id()
 
     async def assess(self, entry: ClaimEntry) -> ClaimOutcome:
         claim_id = entry.claim_id

@@ -30,6 +30,7 @@ from llm.ratelimit import LimiterStats
 
 from actors.assessor import AssessorActor, ClaimOutcome, LLMSettings, PolicyBook, RULES_VERSION
 from actors.ledger_actor import LedgerActor
+from actors.metrics import RunMetrics
 from actors.progress import ProgressActor, ProgressSnapshot
 from actors.rate_limiter import RateLimiterActor
 
@@ -75,7 +76,7 @@ class Fleet:
         self.limiter = (
             ray.remote(RateLimiterActor)
             .options(name="rate-limiter", num_cpus=0, max_restarts=-1, **common)
-            .remote(config.rpm, config.tpm)
+            .remote(config.rpm, config.tpm, config.run_id)
         )
         self.progress = (
             ray.remote(ProgressActor).options(name="progress", num_cpus=0, max_restarts=-1, **common).remote()
@@ -106,6 +107,7 @@ class Fleet:
 
         # Admission: from one claim per assessor up to the configured maximum, steered by the limiter.
         self.admission = AdmissionController(minimum=config.actors, maximum=config.actors * config.claims_per_actor)
+        self.metrics = RunMetrics(config.run_id)
         self.inflight = 0
         self.limiter_stats: LimiterStats = ray.get(self.limiter.stats.remote())
 
@@ -198,11 +200,12 @@ class Fleet:
             self.limiter_stats = ray.get(self.limiter.stats.remote(), timeout=5)
         except (ray.exceptions.GetTimeoutError, *_ACTOR_LOST):
             return  # a restarting limiter costs a moment of steering, never a claim
-        self.admission.observe(
+        limit = self.admission.observe(
             backlog_s=self.limiter_stats.backlog_s,
             rate_limited_total=self.limiter_stats.rate_limited,
             inflight=self.inflight,
         )
+        self.metrics.admission_limit(limit)
 
     def _record_lost(self, entry: ClaimEntry, error: str) -> ClaimOutcome:
         """Record a claim no assessor could finish as FAILED, from the driver, so none goes unrecorded."""

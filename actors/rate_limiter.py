@@ -12,6 +12,7 @@ import time
 
 from ray.exceptions import RayActorError
 
+from actors.metrics import RunMetrics
 from claim_assess.errors import LLMCallError
 from llm.limiter import AttemptOutcome, Permit
 from llm.ratelimit import LimiterStats, RateLimiter, Reservation
@@ -21,8 +22,9 @@ RESTART_WAIT_S = 60.0
 
 
 class RateLimiterActor:
-    def __init__(self, rpm: int | None, tpm: int | None, burst_s: float = 1.0):
+    def __init__(self, rpm: int | None, tpm: int | None, run_id: str = "", burst_s: float = 1.0):
         self._core = RateLimiter(rpm, tpm, burst_s=burst_s)
+        self._metrics = RunMetrics(run_id) if run_id else None
 
     def reserve(self, tokens: int) -> Reservation:
         return self._core.reserve(tokens)
@@ -31,19 +33,26 @@ class RateLimiterActor:
         self._core.settle(permit, outcome)
 
     def stats(self) -> LimiterStats:
-        return self._core.stats()
+        stats = self._core.stats()
+        if self._metrics is not None:  # the driver asks a few times a second: the gauges stay current
+            self._metrics.limiter(stats)
+        return stats
 
 
 class RemoteLimiter:
     """The ``llm.limiter.Limiter`` protocol over a RateLimiterActor handle (used inside assessors)."""
 
-    def __init__(self, handle):
+    def __init__(self, handle, on_inflight=lambda count: None):
         self._handle = handle
+        self._inflight = 0
+        self._on_inflight = on_inflight
 
     async def acquire(self, tokens: int) -> Permit:
         reservation = await self._reserve(tokens)
         if reservation.delay_s > 0:
             await asyncio.sleep(reservation.delay_s)
+        self._inflight += 1
+        self._on_inflight(self._inflight)
         return reservation.permit
 
     async def _reserve(self, tokens: int) -> Reservation:
@@ -60,5 +69,7 @@ class RemoteLimiter:
                 delay = min(2.0, delay * 2)
 
     async def release(self, permit: Permit, outcome: AttemptOutcome) -> None:
+        self._inflight -= 1
+        self._on_inflight(self._inflight)
         # Fire and forget: the refund need not delay the claim; Ray keeps per-caller order.
         self._handle.settle.remote(permit, outcome)

@@ -41,7 +41,7 @@ PLAIN_EVERY_S = 5.0
 SETTINGS_FILE = "settings.json"
 RUN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # What a resume may change; everything else (dataset, claim selection, endpoint, model) is the run's own.
-RESUMABLE_OVERRIDES = ("actors", "claims_per_actor", "rpm", "tpm", "timeout_s", "address", "dashboard")
+RESUMABLE_OVERRIDES = ("actors", "claims_per_actor", "rpm", "tpm", "timeout_s", "address", "dashboard", "sim_host")
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,7 @@ class RunSettings:
     exclude: tuple[str, ...]
     limit: int | None
     dashboard: bool
+    sim_host: str | None = None
 
     @property
     def run_dir(self) -> Path:
@@ -109,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exclude", action="append", default=[], help="skip this claim (repeatable)")
     p.add_argument("--limit", type=_positive("--limit"), help="assess at most N claims")
     p.add_argument("--address", help="Ray cluster: auto, ray://HOST:PORT or HOST:PORT (default: local on 127.0.0.1)")
+    p.add_argument("--sim-host", help="address the built-in simulator binds (default 127.0.0.1 locally, the "
+                   "driver node's IP on a cluster so assessors on every node reach it)")
     p.add_argument("--no-dashboard", action="store_true", help="do not start the Ray dashboard (local Ray only)")
     p.add_argument("--dry-run", action="store_true",
                    help="read and validate the dataset, print the LLM calls, tokens, time and cost; call no LLM")
@@ -152,6 +155,7 @@ def settings_from(args: argparse.Namespace) -> RunSettings:
         exclude=tuple(args.exclude),
         limit=args.limit,
         dashboard=not args.no_dashboard,
+        sim_host=args.sim_host,
     )
     if args.dry_run:
         return settings
@@ -185,6 +189,7 @@ def _resumed_settings(args: argparse.Namespace) -> RunSettings:
         "timeout_s": args.timeout,
         "address": args.address,
         "dashboard": False if args.no_dashboard else None,
+        "sim_host": args.sim_host,
     }
     settings = replace(settings, **{k: v for k, v in given.items() if v is not None and k in RESUMABLE_OVERRIDES})
     _check_key(settings)
@@ -241,12 +246,19 @@ class _Totals:
         return dict(vars(self))
 
 
-def _open_endpoint(settings: RunSettings, console: Console):
-    """(base_url, api_key, simulator or None): the built-in simulator or the configured endpoint."""
+def _open_endpoint(settings: RunSettings, console: Console, connection):
+    """(base_url, api_key, simulator or None): the built-in simulator or the configured endpoint.
+
+    The simulator runs in the driver's process; on a cluster it binds the driver node's IP so that
+    assessors on every node reach it (locally, and in tests, that IP is 127.0.0.1).
+    """
     if settings.llm == "sim":
+        from actors.cluster import LOOPBACK
         from llm.simulator import SimulatorConfig, start_simulator
 
-        simulator = start_simulator(SimulatorConfig(rpm=settings.rpm, tpm=settings.tpm, model=settings.model))
+        host = settings.sim_host or (LOOPBACK if connection.local else connection.node_ip)
+        config = SimulatorConfig(rpm=settings.rpm, tpm=settings.tpm, model=settings.model)
+        simulator = start_simulator(config, host=host)
         console.print(f"LLM: built-in simulator at {simulator.url} (offline demo model {settings.model!r})",
                       soft_wrap=True)
         return simulator.url, "sim-no-key", simulator
@@ -271,9 +283,9 @@ def run(settings: RunSettings, console: Console, *, quiet: bool, resuming: bool 
     console.print(f"run {settings.run_id}: {len(entries)} claims from {settings.input}", soft_wrap=True)
     console.print(f"if it is interrupted, resume it with: {settings.resume_command()}", soft_wrap=True, highlight=False)
 
-    base_url, api_key, simulator = _open_endpoint(settings, console)
     namespace = f"claim-assess.{settings.run_id}"
     connection = connect(settings.address, namespace=namespace, dashboard=settings.dashboard)
+    base_url, api_key, simulator = _open_endpoint(settings, console, connection)
     if connection.dashboard_url:
         console.print(f"Ray dashboard: {connection.dashboard_url}  (namespace {namespace})", soft_wrap=True)
     fleet = Fleet(

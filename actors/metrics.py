@@ -1,0 +1,88 @@
+"""Custom metrics for the Ray dashboard (and Prometheus, which prefixes them with ``ray_``).
+
+Every metric carries the run's id, so runs sharing a cluster stay apart. What each one means:
+
+| metric | kind | tags | meaning |
+|---|---|---|---|
+| claim_assess_claims_decided | counter | decision | claims decided, by decision (FAILED included) |
+| claim_assess_llm_requests | counter | status, purpose | HTTP attempts, by status (200, 429, 500, timeout, ...) |
+| claim_assess_llm_tokens | counter | kind | prompt and completion tokens the provider reported |
+| claim_assess_llm_latency_ms | histogram | purpose | time of each HTTP attempt |
+| claim_assess_llm_inflight | gauge | actor | HTTP requests an assessor has under way |
+| claim_assess_limiter_requests_level | gauge | | request budget left (negative: booked ahead) |
+| claim_assess_limiter_tokens_level | gauge | | token budget left (negative: booked ahead) |
+| claim_assess_limiter_backlog_s | gauge | | how far ahead the budget is booked, seconds |
+| claim_assess_limiter_paused_s | gauge | | pause after a 429 still to run, seconds |
+| claim_assess_admission_limit | gauge | | claims the driver lets be in flight |
+| claim_assess_ledger_height | gauge | | decision records in the ledger |
+
+Metric objects belong to the process that records them, so each actor builds its own ``RunMetrics``.
+Recording never raises into the caller: a broken metrics agent must not cost a claim.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from llm.attempts import AttemptRecord
+from llm.ratelimit import LimiterStats
+
+LATENCY_BOUNDARIES_MS = [25, 50, 100, 250, 500, 1000, 2000, 5000, 10000, 30000, 60000]
+log = logging.getLogger(__name__)
+
+
+class RunMetrics:
+    def __init__(self, run_id: str):
+        from ray.util.metrics import Counter, Gauge, Histogram
+
+        self._run = {"run_id": run_id}
+        self.claims = Counter("claim_assess_claims_decided", "claims decided, by decision", ("run_id", "decision"))
+        self.requests = Counter(
+            "claim_assess_llm_requests", "HTTP attempts to the LLM, by status", ("run_id", "status", "purpose")
+        )
+        self.tokens = Counter("claim_assess_llm_tokens", "tokens reported by the provider", ("run_id", "kind"))
+        self.latency = Histogram(
+            "claim_assess_llm_latency_ms", "time of each HTTP attempt", LATENCY_BOUNDARIES_MS, ("run_id", "purpose")
+        )
+        self.inflight = Gauge("claim_assess_llm_inflight", "HTTP requests under way", ("run_id", "actor"))
+        self.requests_level = Gauge("claim_assess_limiter_requests_level", "request budget left", ("run_id",))
+        self.tokens_level = Gauge("claim_assess_limiter_tokens_level", "token budget left", ("run_id",))
+        self.backlog = Gauge("claim_assess_limiter_backlog_s", "budget booked ahead, seconds", ("run_id",))
+        self.paused = Gauge("claim_assess_limiter_paused_s", "429 pause still to run, seconds", ("run_id",))
+        self.admission = Gauge("claim_assess_admission_limit", "claims allowed in flight", ("run_id",))
+        self.ledger = Gauge("claim_assess_ledger_height", "decision records in the ledger", ("run_id",))
+
+    def _safely(self, record, *args, **kwargs) -> None:
+        try:
+            record(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - metrics are best effort by design
+            log.debug("metric not recorded: %s", exc)
+
+    def claim_decided(self, decision: str) -> None:
+        self._safely(self.claims.inc, 1, {**self._run, "decision": decision})
+
+    def attempt(self, record: AttemptRecord) -> None:
+        self._safely(self.requests.inc, 1, {**self._run, "status": str(record.status), "purpose": record.purpose})
+        self._safely(self.latency.observe, record.latency_ms, {**self._run, "purpose": record.purpose})
+        for kind, count in (("prompt", record.prompt_tokens), ("completion", record.completion_tokens)):
+            if count:
+                self._safely(self.tokens.inc, count, {**self._run, "kind": kind})
+
+    def requests_in_flight(self, actor: str, count: int) -> None:
+        self._safely(self.inflight.set, count, {**self._run, "actor": actor})
+
+    def limiter(self, stats: LimiterStats) -> None:
+        for gauge, value in (
+            (self.requests_level, stats.requests_level),
+            (self.tokens_level, stats.tokens_level),
+            (self.backlog, stats.backlog_s),
+            (self.paused, stats.paused_for_s),
+        ):
+            if value is not None:
+                self._safely(gauge.set, value, self._run)
+
+    def admission_limit(self, limit: int) -> None:
+        self._safely(self.admission.set, limit, self._run)
+
+    def ledger_height(self, height: int) -> None:
+        self._safely(self.ledger.set, height, self._run)

@@ -1,0 +1,69 @@
+"""Node-loss scenario, run by tests/test_node_loss.py in its own process (it needs its own Ray cluster).
+
+A head plus two worker nodes on 127.0.0.1 (``ray.cluster_utils.Cluster``); the driver runs against it
+with ``--address``; once the run has decided a few claims, the worker node holding an assessor is
+removed. Prints one JSON line: the exit code and where the actors ran.
+Usage: python tests/scenarios/node_loss.py DATA_DIR WORKSPACE RUN_ID
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+
+import ray  # noqa: E402
+from ray.cluster_utils import Cluster  # noqa: E402
+
+from drivers import assess  # noqa: E402
+from drivers.journal import JOURNAL_FILE  # noqa: E402
+
+
+def journaled(run_dir: Path) -> int:
+    path = run_dir / JOURNAL_FILE
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
+def main(data_dir: str, workspace: str, run_id: str) -> None:
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    workers = [cluster.add_node(num_cpus=1) for _ in range(2)]
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address, namespace="node-loss", log_to_driver=False)
+    run_dir = Path(workspace) / "runs" / run_id
+    result: dict = {}
+    driver = threading.Thread(
+        target=lambda: result.update(code=assess.main(
+            ["--address", cluster.address, "--run-id", run_id, "--input", data_dir, "--workspace", workspace,
+             "--actors", "4", "--rpm", "400", "--quiet"])),
+        daemon=True,
+    )
+    driver.start()
+    deadline = time.monotonic() + 120
+    while journaled(run_dir) < 6 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    namespace = f"claim-assess.{run_id}"
+    names = ["ledger", *(f"assessor-{i}" for i in range(1, 5))]
+    placement = {name: ray.get(ray.get_actor(name, namespace=namespace).node_id.remote()) for name in names}
+    worker_ids = {w.node_id for w in workers}
+    victim = next(w for w in workers if w.node_id in {placement.get(f"assessor-{i}") for i in range(1, 5)})
+    cluster.remove_node(victim)
+    driver.join(timeout=300)
+    head_id = cluster.head_node.node_id
+    print(json.dumps({
+        "code": result.get("code"),
+        "removed_node": victim.node_id,
+        "assessors_on_workers": sum(1 for name, node in placement.items()
+                                    if name.startswith("assessor-") and node in worker_ids),
+        "ledger_on_head": placement.get("ledger") == head_id,
+    }))
+    ray.shutdown()
+    cluster.shutdown()
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
