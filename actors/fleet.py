@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import ray
-from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError, RayTaskError, TaskCancelledError
+from ray.exceptions import ActorDiedError, RayTaskError, TaskCancelledError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from claim_assess import __version__
@@ -29,13 +29,13 @@ from llm.concurrency import AdmissionController
 from llm.ratelimit import LimiterStats
 
 from actors.assessor import AssessorActor, ClaimOutcome, LLMSettings, PolicyBook, RULES_VERSION
+from actors.dispatch import ACTOR_LOST, Dispatcher
 from actors.ledger_actor import LedgerActor
 from actors.metrics import RunMetrics
 from actors.progress import ProgressActor, ProgressSnapshot
 from actors.rate_limiter import RateLimiterActor
 
-MAX_TRIES_PER_CLAIM = 3
-_ACTOR_LOST = (ActorDiedError, ActorUnavailableError, RayActorError)
+MAX_DEATHS_PER_CLAIM = 5
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ class Fleet:
             ray.get([self.ledger.height.remote()] + [a.name.remote() for a in self.assessors])
         except RayTaskError as exc:
             raise RunError(f"could not start the run's actors: {_cause(exc)}") from exc
-        except _ACTOR_LOST as exc:
+        except ACTOR_LOST as exc:
             raise RunError(f"could not start the run's actors: {exc}") from exc
 
         # Admission: from one claim per assessor up to the configured maximum, steered by the limiter.
@@ -132,44 +132,53 @@ class Fleet:
         should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
         """Assess ``entries``, keeping as many claims in flight as the admission controller allows."""
-        pending: deque[tuple[ClaimEntry, int]] = deque((entry, 1) for entry in entries)
+        pending: deque[tuple[ClaimEntry, int]] = deque((entry, 0) for entry in entries)
         inflight: dict[ray.ObjectRef, tuple[int, ClaimEntry, int]] = {}
-        load = [0] * len(self.assessors)
+        dispatch = Dispatcher(self.assessors)
         stop_reason: str | None = None
         cancelled = False
         last_tick = 0.0
         while (pending and stop_reason is None) or inflight:
             while pending and stop_reason is None and len(inflight) < self.admission.limit:
-                entry, tries = pending.popleft()
-                index = min(range(len(load)), key=load.__getitem__)
-                ref = self.assessors[index].assess.options(name=f"assess {entry.claim_id}").remote(entry)
-                inflight[ref] = (index, entry, tries)
-                load[index] += 1
+                index = dispatch.pick()
+                if index is None:
+                    break  # every assessor is restarting: wait for a ping to come back
+                entry, deaths = pending.popleft()
+                inflight[dispatch.submit(index, entry)] = (index, entry, deaths)
             self.inflight = len(inflight)
-            ready, _ = ray.wait(list(inflight), num_returns=1, timeout=tick_s)
+            waiting = [*inflight, *dispatch.pings]
+            ready, _ = ray.wait(waiting, num_returns=1, timeout=tick_s)
             if ready:
-                more, _ = ray.wait([r for r in inflight if r not in ready], num_returns=len(inflight) - 1, timeout=0)
+                more, _ = ray.wait([r for r in waiting if r not in ready], num_returns=len(waiting) - 1, timeout=0)
                 ready += more
             for ref in ready:
-                index, entry, tries = inflight.pop(ref)
-                load[index] -= 1
+                if ref not in inflight:
+                    dispatch.answered(ref)
+                    continue
+                index, entry, deaths = inflight.pop(ref)
+                dispatch.finished(index)
                 try:
                     on_outcome(ray.get(ref))
                 except TaskCancelledError:
                     pass  # stopped on purpose: the claim stays undecided for a resume
-                except (*_ACTOR_LOST, RayTaskError) as exc:
+                except (*ACTOR_LOST, RayTaskError) as exc:
                     cause = _cause(exc) if isinstance(exc, RayTaskError) else exc
                     if isinstance(cause, QuotaExhausted):
                         stop_reason = stop_reason or str(cause)
                     elif isinstance(cause, asyncio.CancelledError) and stop_reason is not None:
                         pass
-                    elif isinstance(cause, (*_ACTOR_LOST, asyncio.CancelledError)):
+                    elif isinstance(cause, (*ACTOR_LOST, asyncio.CancelledError)):
                         # The assessor (or the ledger it was writing to) died mid-claim: give the claim to
-                        # an assessor again; the ledger's idempotency key keeps it to one decision.
-                        if tries < MAX_TRIES_PER_CLAIM:
-                            pending.appendleft((entry, tries + 1))
+                        # an assessor again; the ledger's idempotency key keeps it to one decision. Only a
+                        # real death counts against the claim (a claim that kills every assessor it meets
+                        # is a poison pill); "restarting, try later" does not.
+                        if not isinstance(exc, RayTaskError):
+                            dispatch.lost(index)
+                        deaths += isinstance(cause, ActorDiedError)
+                        if deaths <= MAX_DEATHS_PER_CLAIM:
+                            pending.appendleft((entry, deaths))
                         else:
-                            on_outcome(self._record_lost(entry, f"assessors died {tries} times on this claim: {cause}"))
+                            on_outcome(self._record_lost(entry, f"assessors died {deaths} times on this claim: {cause}"))
                     else:
                         stop_reason = stop_reason or f"{type(cause).__name__}: {cause}"
             self.inflight = len(inflight)
@@ -198,7 +207,7 @@ class Fleet:
         """Read the limiter once per tick and let the admission controller adjust the claims in flight."""
         try:
             self.limiter_stats = ray.get(self.limiter.stats.remote(), timeout=5)
-        except (ray.exceptions.GetTimeoutError, *_ACTOR_LOST):
+        except (ray.exceptions.GetTimeoutError, *ACTOR_LOST):
             return  # a restarting limiter costs a moment of steering, never a claim
         limit = self.admission.observe(
             backlog_s=self.limiter_stats.backlog_s,
@@ -248,21 +257,21 @@ class Fleet:
             self.progress.set_ledger_height.remote(ray.get(self.ledger.height.remote(), timeout=5))
             self.progress.set_limiter.remote(rpm=limiter.rpm_limit, tpm=limiter.tpm_limit, paused_s=limiter.paused_for_s)
             return ray.get(self.progress.snapshot.remote(), timeout=5)
-        except (ray.exceptions.GetTimeoutError, *_ACTOR_LOST):
+        except (ray.exceptions.GetTimeoutError, *ACTOR_LOST):
             return None
 
     def flush_progress(self) -> None:
         """Make the assessors send their last progress reports (best effort: the display only)."""
         try:
             ray.get([a.flush.remote() for a in self.assessors], timeout=10)
-        except (ray.exceptions.GetTimeoutError, RayTaskError, *_ACTOR_LOST):
+        except (ray.exceptions.GetTimeoutError, RayTaskError, *ACTOR_LOST):
             pass
 
     def close(self) -> int:
         """Flush and close the ledger; stop every actor of the run. Returns the ledger height."""
         try:
             height = ray.get(self.ledger.close.remote())
-        except (RayTaskError, *_ACTOR_LOST) as exc:
+        except (RayTaskError, *ACTOR_LOST) as exc:
             raise RunError(f"closing the ledger failed: {exc}") from exc
         finally:
             for handle in [*self.assessors, self.limiter, self.progress, self.ledger]:
