@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from ray.exceptions import RayActorError
 
 from claim_assess import __version__
 from claim_assess.errors import CanonicalFormError, QuotaExhausted
@@ -32,6 +31,7 @@ from llm.client import LLMClient
 from actors.metrics import RunMetrics
 from actors.progress import AttemptTick, FinishedClaim, ProgressBatch
 from actors.rate_limiter import RemoteLimiter
+from actors.restarts import through_restart
 
 RULES_VERSION = "claims-rules/1"
 REPORT_EVERY_S = 0.25
@@ -161,7 +161,7 @@ class AssessorActor:
             reporter.flush()
             raise
         except Exception as exc:  # a bug must cost one claim, never the run: record it as FAILED
-            assessment = failed(claim_id, _policy_id(entry), f"internal error: {type(exc).__name__}: {exc}")
+            assessment = failed(claim_id, entry_policy_id(entry), f"internal error: {type(exc).__name__}: {exc}")
         reporter.stage(claim_id, "ledger")
         attempts = advisor.attempts
         record = await self._append(self._draft(entry, assessment), [a.to_json() for a in attempts])
@@ -192,36 +192,34 @@ class AssessorActor:
 
     async def _append(self, draft: DecisionDraft, calls: list[dict]) -> DecisionRecord:
         """Append through a LedgerActor restart: it recovers from its files, and the key keeps one decision."""
-        deadline = time.monotonic() + LEDGER_RESTART_WAIT_S
-        delay = 0.1
-        while True:
-            try:
-                return await self._ledger.append.remote(draft, calls)
-            except RayActorError:
-                if time.monotonic() + delay > deadline:
-                    raise
-                await asyncio.sleep(delay)
-                delay = min(2.0, delay * 2)
+        return await through_restart(lambda: self._ledger.append.remote(draft, calls), wait_s=LEDGER_RESTART_WAIT_S)
 
     def _draft(self, entry: ClaimEntry, assessment: Assessment) -> DecisionDraft:
-        return DecisionDraft(
-            run_id=self._run_id,
-            claim_id=assessment.claim_id,
-            policy_id=assessment.policy_id,
-            decision=assessment.decision,
-            reasons=assessment.reasons,
-            payout=f"{assessment.payout:.2f}",
-            currency=assessment.currency,
-            confidence=format_confidence(assessment.confidence),
-            input_digest=_input_digest(entry),
-            policy_digest=self._book.policy_digests.get(assessment.policy_id) if assessment.policy_id else None,
-            versions={"engine": __version__, "rules": RULES_VERSION, "model": self._model, "prompts": PROMPTS_DIGEST},
-            actor=self._name,
-            error=assessment.error,
-        )
+        policy_digest = self._book.policy_digests.get(assessment.policy_id) if assessment.policy_id else None
+        return decision_draft(self._run_id, self._name, self._model, entry, assessment, policy_digest)
 
     def flush(self) -> None:
         self._reporter.flush()
+
+
+def decision_draft(run_id: str, actor: str, model: str | None, entry: ClaimEntry, assessment: Assessment,
+                   policy_digest: str | None) -> DecisionDraft:
+    """What the ledger records of one assessed (or FAILED) claim."""
+    return DecisionDraft(
+        run_id=run_id,
+        claim_id=assessment.claim_id,
+        policy_id=assessment.policy_id,
+        decision=assessment.decision,
+        reasons=assessment.reasons,
+        payout=f"{assessment.payout:.2f}",
+        currency=assessment.currency,
+        confidence=format_confidence(assessment.confidence),
+        input_digest=_input_digest(entry),
+        policy_digest=policy_digest,
+        versions={"engine": __version__, "rules": RULES_VERSION, "model": model, "prompts": PROMPTS_DIGEST},
+        actor=actor,
+        error=assessment.error,
+    )
 
 
 def _as_recorded(assessment: Assessment, record: DecisionRecord) -> Assessment:
@@ -249,6 +247,6 @@ def _input_digest(entry: ClaimEntry) -> str | None:
         return None
 
 
-def _policy_id(entry: ClaimEntry) -> str | None:
+def entry_policy_id(entry: ClaimEntry) -> str | None:
     value = entry.raw.get("policy_id") if isinstance(entry.raw, dict) else None
     return value if isinstance(value, str) else None

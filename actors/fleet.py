@@ -19,16 +19,14 @@ import ray
 from ray.exceptions import ActorDiedError, RayTaskError, TaskCancelledError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from claim_assess import __version__
 from claim_assess.errors import QuotaExhausted, RunError
 from claims.dataset import ClaimEntry
 from claims.pipeline import failed
 from claims.results import item_rows, result_row
-from ledger.records import DecisionDraft
 from llm.concurrency import AdmissionController
 from llm.ratelimit import LimiterStats
 
-from actors.assessor import AssessorActor, ClaimOutcome, LLMSettings, PolicyBook, RULES_VERSION
+from actors.assessor import AssessorActor, ClaimOutcome, LLMSettings, PolicyBook, decision_draft, entry_policy_id
 from actors.dispatch import ACTOR_LOST, Dispatcher
 from actors.ledger_actor import LedgerActor
 from actors.metrics import RunMetrics
@@ -218,23 +216,8 @@ class Fleet:
 
     def _record_lost(self, entry: ClaimEntry, error: str) -> ClaimOutcome:
         """Record a claim no assessor could finish as FAILED, from the driver, so none goes unrecorded."""
-        policy_id = entry.raw.get("policy_id") if isinstance(entry.raw, dict) else None
-        assessment = failed(entry.claim_id, policy_id if isinstance(policy_id, str) else None, error)
-        draft = DecisionDraft(
-            run_id=self.config.run_id,
-            claim_id=entry.claim_id,
-            policy_id=assessment.policy_id,
-            decision="FAILED",
-            reasons=assessment.reasons,
-            payout="0.00",
-            currency=None,
-            confidence=None,
-            input_digest=None,
-            policy_digest=None,
-            versions={"engine": __version__, "rules": RULES_VERSION, "model": self.config.llm.model, "prompts": None},
-            actor="driver",
-            error=error,
-        )
+        assessment = failed(entry.claim_id, entry_policy_id(entry), error)
+        draft = decision_draft(self.config.run_id, "driver", self.config.llm.model, entry, assessment, None)
         record = ray.get(self.ledger.append.remote(draft, []))
         now = datetime.now(UTC)
         row = result_row(

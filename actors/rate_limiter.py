@@ -8,11 +8,11 @@ waiting, so one limiter serves a large fleet with a single cheap call per HTTP a
 from __future__ import annotations
 
 import asyncio
-import time
 
 from ray.exceptions import RayActorError
 
 from actors.metrics import RunMetrics
+from actors.restarts import through_restart
 from claim_assess.errors import LLMCallError
 from llm.limiter import AttemptOutcome, Permit
 from llm.ratelimit import LimiterStats, RateLimiter, Reservation
@@ -57,16 +57,10 @@ class RemoteLimiter:
 
     async def _reserve(self, tokens: int) -> Reservation:
         """Ride out a limiter restart: it costs a moment of pacing, never a claim."""
-        deadline = time.monotonic() + RESTART_WAIT_S
-        delay = 0.1
-        while True:
-            try:
-                return await self._handle.reserve.remote(tokens)
-            except RayActorError as exc:
-                if time.monotonic() + delay > deadline:
-                    raise LLMCallError(f"the rate limiter did not come back within {RESTART_WAIT_S:.0f}s: {exc}") from exc
-                await asyncio.sleep(delay)
-                delay = min(2.0, delay * 2)
+        try:
+            return await through_restart(lambda: self._handle.reserve.remote(tokens), wait_s=RESTART_WAIT_S)
+        except RayActorError as exc:
+            raise LLMCallError(f"the rate limiter did not come back within {RESTART_WAIT_S:.0f}s: {exc}") from exc
 
     async def release(self, permit: Permit, outcome: AttemptOutcome) -> None:
         self._inflight -= 1

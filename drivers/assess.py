@@ -27,6 +27,7 @@ from rich.live import Live
 from claim_assess.errors import ClaimAssessError, ConfigError, InputError
 from claims.dataset import Dataset, read_dataset
 from claims.results import build_summary, write_results, write_summary
+from drivers.cli import positive_int
 from drivers.journal import OutcomeJournal, read_journal
 from drivers.stopping import StopSignals
 from drivers.timeline import TimelineWriter
@@ -78,37 +79,24 @@ class RunSettings:
         return f"python -m drivers.assess --resume {self.run_id} --workspace {self.workspace}"
 
 
-def _positive(name: str):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{name} must be at least 1, got {value}")
-        return value
-
-    return parse
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m drivers.assess", description=__doc__.split("\n\n")[0])
     # Defaults of the flags a resume may override are applied later, so a resume can tell "not given".
-    p.add_argument("--actors", type=_positive("--actors"), help="assessor actors (default 4)")
-    p.add_argument("--concurrency", type=_positive("--concurrency"), help="max claims in flight per assessor (default 8)")
+    p.add_argument("--actors", type=positive_int("--actors"), help="assessor actors (default 4)")
+    p.add_argument("--concurrency", type=positive_int("--concurrency"), help="max claims in flight per assessor (default 8)")
     p.add_argument("--input", help="dataset directory (default: the bundled sample)")
     p.add_argument("--workspace", default="workspace", help="where the ledger and runs/ live (default ./workspace)")
     p.add_argument("--llm", choices=("sim", "openai"), default="sim", help="built-in simulator or a real endpoint")
     p.add_argument("--base-url", help=f"OpenAI-compatible base URL (with --llm openai; default {OPENAI_BASE_URL})")
     p.add_argument("--model", help=f"model name (default {SIM_MODEL} for sim, {OPENAI_MODEL} for openai)")
-    p.add_argument("--rpm", type=_positive("--rpm"), help="requests per minute limit (default: learned from headers)")
-    p.add_argument("--tpm", type=_positive("--tpm"), help="tokens per minute limit (default: learned from headers)")
+    p.add_argument("--rpm", type=positive_int("--rpm"), help="requests per minute limit (default: learned from headers)")
+    p.add_argument("--tpm", type=positive_int("--tpm"), help="tokens per minute limit (default: learned from headers)")
     p.add_argument("--timeout", type=float, help="seconds per HTTP attempt (default 60)")
     p.add_argument("--run-id", help="name of this run (default: generated from the time)")
     p.add_argument("--resume", metavar="RUN_ID", help="continue this interrupted run of the workspace")
     p.add_argument("--claim-id", action="append", default=[], help="assess only this claim (repeatable)")
     p.add_argument("--exclude", action="append", default=[], help="skip this claim (repeatable)")
-    p.add_argument("--limit", type=_positive("--limit"), help="assess at most N claims")
+    p.add_argument("--limit", type=positive_int("--limit"), help="assess at most N claims")
     p.add_argument("--address", help="Ray cluster: auto, ray://HOST:PORT or HOST:PORT (default: local on 127.0.0.1)")
     p.add_argument("--sim-host", help="address the built-in simulator binds (default 127.0.0.1 locally, the "
                    "driver node's IP on a cluster so assessors on every node reach it)")

@@ -13,16 +13,7 @@ from pathlib import Path
 
 from claim_assess.errors import ClaimAssessError
 from claims import synthetic
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+from drivers.cli import positive_int
 
 
 def _seed(text: str) -> int:
@@ -37,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m drivers.generate",
         description="Generate a synthetic motor-warranty dataset (policies, claims, expected outcomes).",
     )
-    parser.add_argument("--claims", type=_positive_int, required=True, metavar="N", help="number of claims (>= 1)")
+    parser.add_argument("--claims", type=positive_int("--claims"), required=True, metavar="N", help="number of claims (>= 1)")
     parser.add_argument("--seed", type=_seed, required=True, metavar="S", help="random seed (same seed, same bytes)")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
     parser.add_argument("--format", choices=synthetic.FORMATS, default="jsonl",
