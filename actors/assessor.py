@@ -164,7 +164,12 @@ class AssessorActor:
             assessment = failed(claim_id, entry_policy_id(entry), f"internal error: {type(exc).__name__}: {exc}")
         reporter.stage(claim_id, "ledger")
         attempts = advisor.attempts
-        record = await self._append(self._draft(entry, assessment), [a.to_json() for a in attempts])
+        try:
+            draft = self._draft(entry, assessment)
+        except Exception as exc:  # same rule as above: a bug costs this claim, recorded as FAILED
+            assessment = failed(claim_id, entry_policy_id(entry), f"internal error: {type(exc).__name__}: {exc}")
+            draft = self._draft(entry, assessment)
+        record = await self._append(draft, [a.to_json() for a in attempts])
         # The ledger is the truth: after a re-run it may hand back the decision made the first time.
         assessment = _as_recorded(assessment, record)
         finished_at = datetime.now(UTC)
@@ -243,7 +248,7 @@ def _input_digest(entry: ClaimEntry) -> str | None:
         return None
     try:
         return digest(entry.raw)
-    except CanonicalFormError:
+    except (CanonicalFormError, UnicodeError, ValueError):
         return None
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -21,14 +22,14 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pydantic
 
-from claim_assess.errors import DatasetError
-from claims.models import Policy, claim_input_error, is_identifier, short_repr
+from claim_assess.errors import ClaimInputError, DatasetError
+from claims.models import Policy, is_identifier, parse_policy, short_repr
 
 POLICIES_FILE = "policies.jsonl"
 CLAIMS_SOURCES = ("claims.jsonl", "claims.parquet", "claims")
 _PARQUET_BATCH_ROWS = 1024
+_SURROGATE = re.compile("[\ud800-\udfff]")  # lone UTF-16 halves: legal JSON escapes, never Unicode text
 
 
 @dataclass(frozen=True)
@@ -66,17 +67,27 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj: dict[str, Any] = {}
     for key, value in pairs:
         if key in obj:
-            raise _JSONRejected(f"duplicate key {key!r}")
+            raise _JSONRejected(f"duplicate key {short_repr(key)}")
         obj[key] = value
     return obj
 
 
+@dataclass(frozen=True)
+class _NonFinite:
+    """Stands in for NaN / Infinity while parsing, so the error can say which field held it."""
+
+    token: str
+
+
 def _no_constants(name: str) -> Any:
-    raise _JSONRejected(f"{name} is not valid JSON")
+    return _NonFinite(name)
 
 
 def parse_json_object(data: bytes | str) -> tuple[dict | None, str | None]:
-    """(object, None) or (None, message). Strict JSON: no duplicate keys, no NaN/Infinity."""
+    """(object, None) or (None, message). Strict JSON: no duplicate keys, no NaN/Infinity, and I-JSON
+    strings (RFC 7493): an escaped lone surrogate such as ``"\\ud800"`` parses in Python but is no
+    Unicode text, cannot be encoded as UTF-8 and has no canonical form, so the entry is unreadable
+    and the message names the field that holds it."""
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
     except UnicodeDecodeError as exc:
@@ -90,9 +101,48 @@ def parse_json_object(data: bytes | str) -> tuple[dict | None, str | None]:
         return None, f"not valid JSON: {exc.msg} at column {exc.colno}"
     except RecursionError:
         return None, "not valid JSON: nested too deeply"
+    except ValueError as exc:
+        # Python refuses to convert integers of more than 4300 digits (CVE-2020-10735 guard);
+        # json.loads lets that ValueError through instead of a JSONDecodeError.
+        return None, f"not valid JSON: {_first_line(str(exc))}"
     if not isinstance(value, dict):
         return None, f"expected a JSON object, got {_json_kind(value)}"
+    problem = _first_unacceptable(value)
+    if problem is not None:
+        return None, problem
     return value, None
+
+
+def _first_unacceptable(value: Any) -> str | None:
+    """Where the first lone surrogate or NaN / Infinity is ("line_items[0].description: ..."), or None.
+
+    An explicit stack rather than recursion: json.loads accepts nesting deeper than Python's own limit.
+    """
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, _NonFinite):
+            return f"{path or 'the value'}: {node.token} is not valid JSON"
+        if isinstance(node, str):
+            found = _SURROGATE.search(node)
+            if found is not None:
+                where = f"{path}: " if path else ""
+                return (f"{where}text is not valid Unicode "
+                        f"(lone surrogate U+{ord(found.group()):04X} at index {found.start()})")
+        elif isinstance(node, dict):
+            for key, child in reversed(list(node.items())):
+                if _SURROGATE.search(key):
+                    return f"{path or 'the object'}: a field name is not valid Unicode, got {short_repr(key)}"
+                name = key if key.isprintable() and len(key) <= 64 else short_repr(key)
+                stack.append((f"{path}.{name}" if path else name, child))
+        elif isinstance(node, list):
+            stack.extend((f"{path}[{i}]", child) for i, child in reversed(list(enumerate(node))))
+    return None
+
+
+def _first_line(text: str, limit: int = 120) -> str:
+    line = text.splitlines()[0] if text else ""
+    return line if len(line) <= limit else line[:limit] + "..."
 
 
 def _json_kind(value: Any) -> str:
@@ -147,10 +197,10 @@ def _read_policies(root: Path) -> tuple[dict[str, Policy], dict[str, str], dict[
                 continue
             first_line[policy_id] = number
             try:
-                policies[policy_id] = Policy.model_validate(raw)
+                policies[policy_id] = parse_policy(raw, where)
                 raws[policy_id] = raw
-            except pydantic.ValidationError as exc:
-                errors[policy_id] = str(claim_input_error(exc, where))
+            except ClaimInputError as exc:
+                errors[policy_id] = str(exc)
     except OSError as exc:
         raise DatasetError(f"{path}: cannot read {POLICIES_FILE}: {exc.strerror or exc}") from exc
     return policies, errors, raws
@@ -214,12 +264,31 @@ def _plain(value: Any) -> Any:
 
 def _parquet_row(row: dict[str, Any]) -> dict[str, Any]:
     row = _plain(row)
-    for document in row.get("documents") or []:
+    documents = row.get("documents")
+    # A foreign file may hold any type here; validation names it, the reader must not trip over it.
+    for document in documents if isinstance(documents, list) else ():
         facts = document.get("facts") if isinstance(document, dict) else None
         if isinstance(facts, dict):
             # A struct column holds every fact; null means the document did not state it.
             document["facts"] = {k: v for k, v in facts.items() if v is not None}
     return row
+
+
+def _batch_rows(batch: pa.RecordBatch) -> Iterator[tuple[dict[str, Any] | None, str | None]]:
+    """(row, None) or (None, why) per row. A string column may hold invalid UTF-8 (Arrow does not check
+    what a foreign writer stored); converting then fails for the whole batch, so fall back to single
+    rows and let only the rows that carry bad bytes fail."""
+    try:
+        rows = batch.to_pylist()
+    except (UnicodeDecodeError, pa.ArrowException, ValueError):
+        for index in range(batch.num_rows):
+            try:
+                yield batch.slice(index, 1).to_pylist()[0], None
+            except (UnicodeDecodeError, pa.ArrowException, ValueError) as exc:
+                yield None, _first_line(str(exc))
+        return
+    for row in rows:
+        yield row, None
 
 
 def _read_claims_parquet(path: Path) -> tuple[ClaimEntry, ...]:
@@ -228,9 +297,13 @@ def _read_claims_parquet(path: Path) -> tuple[ClaimEntry, ...]:
         parquet = pq.ParquetFile(path)
         number = 0
         for batch in parquet.iter_batches(batch_size=_PARQUET_BATCH_ROWS):
-            for row in batch.to_pylist():
+            for row, problem in _batch_rows(batch):
                 number += 1
-                builder.add(f"{path.name} row {number}", f"@{path.name}:{number}", _parquet_row(row), None)
+                location = f"{path.name} row {number}"
+                if problem is not None:
+                    builder.add(location, f"@{path.name}:{number}", None, f"{location}: cannot read row: {problem}")
+                else:
+                    builder.add(location, f"@{path.name}:{number}", _parquet_row(row), None)
     except (OSError, pa.ArrowException) as exc:
         raise DatasetError(f"{path}: cannot read parquet: {exc}") from exc
     return tuple(builder.entries)
@@ -243,7 +316,10 @@ def _read_claims_dir(path: Path) -> tuple[ClaimEntry, ...]:
     except OSError as exc:
         raise DatasetError(f"{path}: cannot list claims directory: {exc.strerror or exc}") from exc
     for file in files:
-        location = f"{path.name}/{file.name}"
+        # File names are bytes on POSIX; undecodable ones arrive as lone surrogates, which must not
+        # reach the error text or the ledger, so odd names are shown escaped.
+        shown = file.name if file.name.isprintable() else ascii(file.name)[1:-1]
+        location = f"{path.name}/{shown}"
         stem = file.name[: -len(".json")]
         try:
             data = file.read_bytes()

@@ -1,12 +1,24 @@
-"""Typed, immutable records for policies and claims (spec section 1).
+r"""Typed, immutable records for policies and claims (spec section 1).
 
 Every scalar is validated by a small plain validator rather than pydantic's lax coercion, because the
 input is untrusted and the spec is strict: money is a JSON string with exactly two decimals (never a
 float), dates are "YYYY-MM-DD" strings, identifiers are safe to use as file names, integers are real
 integers (not bools or floats), and text is bounded so one absurd field cannot poison a run.
 
-`claim_input_error` turns a pydantic ValidationError into the project's ClaimInputError with one
-readable message that names every bad field as a path (``line_items[2].unit_price``).
+`parse_claim` / `parse_policy` are the one validation entry point for untrusted input: they return the
+model or raise ClaimInputError, whose one readable message names every bad field as a path
+(``line_items[2].unit_price``); no other exception escapes them, whatever the input.
+
+Hostile input, and what each guard is for:
+- patterns are matched in full and in ASCII (``re.ASCII`` + ``fullmatch``): Python's ``\d`` also matches
+  full-width and other Unicode digits and ``$`` matches before a trailing newline, so "４２０.００" or
+  "C-1\n" would otherwise pass as money and identifier;
+- text must be valid Unicode: a lone surrogate (legal as ``"\ud800"`` in JSON text) cannot be encoded as
+  UTF-8, so it would break the prompt, the results file and the ledger's canonical form later;
+- integers stay within I-JSON's exact range (2**53 - 1) so every valid input has a canonical digest;
+- text and lists are bounded so one absurd field cannot poison a run (memory, prompt size, LLM calls);
+- error messages never echo more than a short, escaped excerpt of the input (no 10 MB messages, no
+  surrogates or control characters in the ledger's error field).
 """
 
 from __future__ import annotations
@@ -14,21 +26,33 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator, field_validator, model_serializer
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    PlainValidator,
+    field_validator,
+    model_serializer,
+)
 
 from claim_assess.errors import ClaimInputError
 
 MAX_TEXT_CHARS = 100_000
+MAX_LIST_ENTRIES = 1_000  # documents, line items, components: far above any real claim, bounds LLM calls
+MAX_INT = 2**53 - 1  # I-JSON's exact integer range (RFC 7493): the canonical digest needs it
 MAX_MONEY = Decimal("9999999999.99")  # what decimal128(12, 2) in the results can hold
 
-_MONEY_RE = re.compile(r"^\d{1,10}\.\d{2}$")
-_DECIMAL_RE = re.compile(r"^\d{1,6}(\.\d{1,6})?$")
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-_CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+# fullmatch + re.ASCII everywhere: no Unicode digits, no trailing newline (see the module docstring).
+_MONEY_RE = re.compile(r"\d{1,10}\.\d{2}", re.ASCII)
+_DECIMAL_RE = re.compile(r"\d{1,6}(\.\d{1,6})?", re.ASCII)
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_ID_RE = re.compile(r"[A-Za-z0-9._-]{1,64}", re.ASCII)
+_CURRENCY_RE = re.compile(r"[A-Z]{3}", re.ASCII)
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 
 def normalize_name(s: str) -> str:
@@ -37,7 +61,7 @@ def normalize_name(s: str) -> str:
 
 
 def is_identifier(value: object) -> bool:
-    return isinstance(value, str) and bool(_ID_RE.match(value)) and value not in (".", "..")
+    return isinstance(value, str) and bool(_ID_RE.fullmatch(value)) and value not in (".", "..")
 
 
 # --- scalar validators -------------------------------------------------------------------------------
@@ -47,7 +71,7 @@ def is_identifier(value: object) -> bool:
 def _money(value: Any) -> Decimal:
     if isinstance(value, Decimal) and value.is_finite() and value.as_tuple().exponent == -2:
         value = str(value)  # lets Python callers pass Decimals; the same pattern still applies
-    if isinstance(value, str) and _MONEY_RE.match(value):
+    if isinstance(value, str) and _MONEY_RE.fullmatch(value):
         return Decimal(value)
     raise ValueError('expected a money string with two decimals like "420.00"')
 
@@ -55,7 +79,7 @@ def _money(value: Any) -> Decimal:
 def _decimal(value: Any) -> Decimal:
     if isinstance(value, Decimal) and value.is_finite():
         value = str(value)
-    if isinstance(value, str) and _DECIMAL_RE.match(value):
+    if isinstance(value, str) and _DECIMAL_RE.fullmatch(value):
         try:
             return Decimal(value)
         except InvalidOperation:  # pragma: no cover - the regex admits only valid decimals
@@ -66,7 +90,7 @@ def _decimal(value: Any) -> Decimal:
 def _date(value: Any) -> dt.date:
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
-    if isinstance(value, str) and _DATE_RE.match(value):
+    if isinstance(value, str) and _DATE_RE.fullmatch(value):
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
@@ -82,8 +106,10 @@ def _identifier(value: Any) -> str:
 
 def _count(value: Any) -> int:
     # type() rather than isinstance(): bool is an int subclass and must not pass as a reading.
-    if type(value) is int and value >= 0:
+    if type(value) is int and 0 <= value <= MAX_INT:
         return value
+    if type(value) is int and value > MAX_INT:
+        raise ValueError(f"integer larger than {MAX_INT}")
     raise ValueError("expected a non-negative integer")
 
 
@@ -96,6 +122,16 @@ def _text(value: Any) -> str:
         raise ValueError("expected a string")
     if len(value) > MAX_TEXT_CHARS:
         raise ValueError(f"text longer than {MAX_TEXT_CHARS} characters ({len(value)})")
+    bad = _SURROGATE_RE.search(value)
+    if bad is not None:
+        raise ValueError(f"text is not valid Unicode (lone surrogate U+{ord(bad.group()):04X} at index {bad.start()})")
+    return value
+
+
+def _bounded_list(value: Any) -> Any:
+    # Checked before the entries are validated, so a huge list costs one len(), not a million errors.
+    if isinstance(value, (list, tuple)) and len(value) > MAX_LIST_ENTRIES:
+        raise ValueError(f"more than {MAX_LIST_ENTRIES} entries ({len(value)})")
     return value
 
 
@@ -108,7 +144,7 @@ def _optional_date(value: Any) -> dt.date | None:
 
 
 def _currency(value: Any) -> str:
-    if isinstance(value, str) and _CURRENCY_RE.match(value):
+    if isinstance(value, str) and _CURRENCY_RE.fullmatch(value):
         return value
     raise ValueError('expected a currency code of 3 upper-case letters like "CHF"')
 
@@ -134,6 +170,8 @@ Text = Annotated[str, PlainValidator(_text)]
 OptionalText = Annotated[str | None, PlainValidator(_optional_text)]
 Currency = Annotated[str, PlainValidator(_currency)]
 
+_BOUNDED = BeforeValidator(_bounded_list)
+
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -143,14 +181,14 @@ _FROZEN = ConfigDict(frozen=True, extra="forbid")
 class CoverageCategory(BaseModel):
     model_config = _FROZEN
     category: Text
-    components: tuple[Text, ...]
+    components: Annotated[tuple[Text, ...], _BOUNDED]
 
 
 class Exclusion(BaseModel):
     model_config = _FROZEN
     clause: Text
     description: Text
-    components: tuple[Text, ...]
+    components: Annotated[tuple[Text, ...], _BOUNDED]
 
 
 class ScaleRow(BaseModel):
@@ -173,9 +211,9 @@ class Policy(BaseModel):
     valid_from: Date
     valid_to: Date
     max_odometer_km: OptionalCount
-    coverage: tuple[CoverageCategory, ...]
-    exclusions: tuple[Exclusion, ...]
-    reimbursement_scale: tuple[ScaleRow, ...]
+    coverage: Annotated[tuple[CoverageCategory, ...], _BOUNDED]
+    exclusions: Annotated[tuple[Exclusion, ...], _BOUNDED]
+    reimbursement_scale: Annotated[tuple[ScaleRow, ...], _BOUNDED]
     deductible: Deductible
     vat_percent: DecimalStr
     max_payout: Money
@@ -250,8 +288,8 @@ class Claim(BaseModel):
     reported_date: Date
     odometer_km: Count
     narrative: Text
-    documents: tuple[Document, ...]
-    line_items: tuple[LineItem, ...]
+    documents: Annotated[tuple[Document, ...], _BOUNDED]
+    line_items: Annotated[tuple[LineItem, ...], _BOUNDED]
 
     # Identifiers key the coverage results and line_items.parquet rows, so they must be unique
     # within a claim. Duplicate *content* with distinct ids is the spec's DUPLICATE_LINE_ITEM case.
@@ -299,7 +337,9 @@ def short_repr(value: Any, limit: int = 60) -> str:
         return f"an object with {len(value)} keys"
     if isinstance(value, (list, tuple)):
         return f"a list of {len(value)} entries"
-    text = repr(value)
+    if type(value) is int and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"  # repr() of a huge int is slow or refused
+    text = repr(value)  # escapes control characters and lone surrogates
     return text if len(text) <= limit else text[:limit] + "..."
 
 
@@ -309,7 +349,10 @@ def error_path(loc: tuple[int | str, ...]) -> str:
         if isinstance(part, int):
             path += f"[{part}]"
         else:
-            path += ("." if path else "") + str(part)
+            # Keys come from the input (an unexpected field): show odd or huge ones escaped and cut.
+            name = str(part)
+            name = name if name.isprintable() and len(name) <= 64 else short_repr(name)
+            path += ("." if path else "") + name
     return path
 
 
@@ -317,6 +360,9 @@ def _describe(error: dict[str, Any]) -> str:
     kind = error["type"]
     if kind in _PLAIN_MESSAGES:
         message = _PLAIN_MESSAGES[kind]
+    elif kind == "string_unicode":
+        # pydantic-core reads keys as UTF-8: a lone surrogate in a field *name* fails before any field.
+        message = "not valid Unicode" if error["loc"] else "a field name is not valid Unicode"
     elif kind == "literal_error":
         message = "expected one of " + str(error.get("ctx", {}).get("expected", "the allowed values"))
     else:
@@ -337,3 +383,25 @@ def claim_input_error(exc: pydantic.ValidationError, what: str = "claim") -> Cla
     if len(errors) > _MAX_ERRORS_SHOWN:
         parts.append(f"and {len(errors) - _MAX_ERRORS_SHOWN} more errors")
     return ClaimInputError(f"{what}: " + "; ".join(parts))
+
+
+def parse_claim(raw: Any, what: str = "claim") -> Claim:
+    """The validated claim, or ClaimInputError naming every bad field; nothing else escapes."""
+    return _parse(Claim, raw, what)
+
+
+def parse_policy(raw: Any, what: str = "policy") -> Policy:
+    """The validated policy, or ClaimInputError naming every bad field; nothing else escapes."""
+    return _parse(Policy, raw, what)
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _parse(model: type[_M], raw: Any, what: str) -> _M:
+    try:
+        return model.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        raise claim_input_error(exc, what) from exc
+    except RecursionError as exc:  # pragma: no cover - pydantic-core guards recursion itself; kept for safety
+        raise ClaimInputError(f"{what}: nested too deeply") from exc

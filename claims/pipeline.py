@@ -17,13 +17,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol, TypeVar
 
-import pydantic
-
-from claim_assess.errors import InvalidOutputError, LLMError, QuotaExhausted
+from claim_assess.errors import ClaimInputError, InvalidOutputError, LLMError, QuotaExhausted
 from claims.coverage import ItemCoverage, from_llm_answer, match_by_rule, not_assessed
 from claims.dataset import ClaimEntry
 from claims.decision import FAILED, decide, hard_check_decides
-from claims.models import MAX_MONEY, Claim, LineItem, Policy, claim_input_error, is_identifier
+from claims.models import MAX_MONEY, Claim, LineItem, Policy, is_identifier, parse_claim
 from claims.payout import compute_payout
 from claims.prompts import (
     AssessmentAnswer,
@@ -123,9 +121,9 @@ async def assess_claim(entry: ClaimEntry, dataset_policies: Mapping[str, Policy]
     if entry.error is not None or entry.raw is None:
         return failed(entry.claim_id, policy_id, entry.error or f"{entry.location}: not a JSON object", currency)
     try:
-        claim = Claim.model_validate(entry.raw)
-    except pydantic.ValidationError as exc:
-        return failed(entry.claim_id, policy_id, str(claim_input_error(exc, f"claim {entry.claim_id}")), currency)
+        claim = parse_claim(entry.raw, f"claim {entry.claim_id}")
+    except ClaimInputError as exc:
+        return failed(entry.claim_id, policy_id, str(exc), currency)
     if claim.policy_id in policy_errors:
         return failed(claim.claim_id, claim.policy_id,
                       f"policy_id {claim.policy_id!r}: invalid policy: {policy_errors[claim.policy_id]}")

@@ -3,8 +3,11 @@
 Untrusted text (narrative, document text, line descriptions) reaches the model only inside the data fence:
 one JSON object between ``<data>`` and ``</data>``, serialized with every ``<`` and ``>`` escaped as
 ``\\u003c`` / ``\\u003e`` so no string inside can close the fence. The fixed instructions live in the
-system message and never interpolate claim data. ``PROMPTS_DIGEST`` fingerprints every template and schema
-so the ledger can record exactly which prompts produced a decision.
+system message and never interpolate claim data. Before it is fenced, every untrusted text passes through
+``claims.screening.redact_instructions``: sentences that address the assessor are replaced by
+``[instruction removed]``, so a model that would obey them never sees them (screening still flags the
+claim from the original text). ``PROMPTS_DIGEST`` fingerprints every template, schema and the redaction
+rules, so the ledger can record exactly which prompts produced a decision.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from claims.coverage import ItemCoverage
 from claims.models import Claim, LineItem, Policy
 from claims.payout import PayoutBreakdown
 from claims.reconcile import Reconciliation
-from claims.screening import Screening
+from claims.screening import INJECTION_PATTERNS, REDACTED, Screening, redact_instructions
 
 COVERAGE_PURPOSE, ASSESSMENT_PURPOSE = "coverage", "assessment"
 COVERAGE_SCHEMA_NAME, ASSESSMENT_SCHEMA_NAME = "coverage_decision", "claim_assessment"
@@ -169,8 +172,8 @@ def coverage_prompt(policy: Policy, item: LineItem) -> PromptSpec:
     payload = {
         "task": COVERAGE_PURPOSE,
         "policy": _policy_terms(policy),
-        "item": {"item_id": item.item_id, "description": item.description, "item_type": item.item_type,
-                 "component": item.component},
+        "item": {"item_id": item.item_id, "description": redact_instructions(item.description),
+                 "item_type": item.item_type, "component": item.component},
     }
     return PromptSpec(COVERAGE_PURPOSE, item.item_id, COVERAGE_SCHEMA_NAME, COVERAGE_SCHEMA,
                       _messages(COVERAGE_SYSTEM, COVERAGE_INSTRUCTION, payload), COVERAGE_MAX_TOKENS)
@@ -179,7 +182,10 @@ def coverage_prompt(policy: Policy, item: LineItem) -> PromptSpec:
 def assessment_prompt(claim: Claim, policy: Policy, reconciliation: Reconciliation, screening: Screening,
                       coverage: Sequence[ItemCoverage], payout: PayoutBreakdown) -> PromptSpec:
     dumped = claim.model_dump(mode="json")
-    descriptions = {item.item_id: item.description for item in claim.line_items}
+    dumped["narrative"] = redact_instructions(claim.narrative)
+    for document in dumped["documents"]:
+        document["text"] = redact_instructions(document["text"])
+    descriptions = {item.item_id: redact_instructions(item.description) for item in claim.line_items}
     payload = {
         "task": ASSESSMENT_PURPOSE,
         "claim": {key: dumped[key] for key in
@@ -227,6 +233,8 @@ def _load_object(text: str | None, what: str, keys: Sequence[str]) -> dict[str, 
         raise InvalidOutputError(f"{what}: invalid JSON: {exc}") from exc
     except (json.JSONDecodeError, RecursionError) as exc:
         raise InvalidOutputError(f"{what}: invalid JSON: {getattr(exc, 'msg', exc)}") from exc
+    except ValueError as exc:  # an integer of more than 4300 digits: Python refuses to convert it
+        raise InvalidOutputError(f"{what}: invalid JSON: {str(exc).splitlines()[0][:120]}") from exc
     if not isinstance(value, dict):
         raise InvalidOutputError(f"{what}: expected a JSON object")
     missing = [k for k in keys if k not in value]
@@ -286,6 +294,8 @@ def _digest() -> str:
         "coverage": [COVERAGE_SYSTEM, COVERAGE_INSTRUCTION, COVERAGE_SCHEMA_NAME, COVERAGE_SCHEMA, COVERAGE_MAX_TOKENS],
         "assessment": [ASSESSMENT_SYSTEM, ASSESSMENT_INSTRUCTION, ASSESSMENT_SCHEMA_NAME, ASSESSMENT_SCHEMA,
                        ASSESSMENT_MAX_TOKENS],
+        # What untrusted text loses before it is fenced is part of the prompt too.
+        "redaction": [REDACTED, {name: pattern.pattern for name, pattern in INJECTION_PATTERNS.items()}],
     }
     canonical = json.dumps(material, ensure_ascii=True, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()

@@ -8,6 +8,11 @@ a line or right after markup, so "Cooling system: flushed" stays benign.
 
 The flag only sends a claim to a human (REFER); a false positive costs a review, a false negative is
 caught by the fenced prompt and the rule-based payout, so the patterns lean towards precision.
+
+Flagging is not enough on its own: a model may still obey the text it is shown (the line-item coverage
+it classifies feeds the payout). So ``redact_instructions`` removes every sentence that matches a pattern
+before untrusted text goes into a prompt (claims/prompts.py), replacing it with ``[instruction removed]``.
+Screening itself, and the ledger's input digest, always see the original text.
 """
 
 from __future__ import annotations
@@ -106,3 +111,34 @@ def screen(claim: Claim, policy: Policy) -> Screening:
     texts += [(f"line_items[{i}].description", item.description) for i, item in enumerate(claim.line_items)]
     evidence = tuple(where for where, text in texts if find_injection(text))
     return Screening(tuple(failed), bool(evidence), evidence)
+
+
+# --- redaction before text reaches the model ------------------------------------------------------------
+
+REDACTED = "[instruction removed]"
+
+# Sentence ends (kept with the sentence before), line breaks and dash separators ("part -- note").
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?;])[ \t]+|\r\n|[\n\r\u2028\u2029]+|[ \t]+(?:--|\u2014|\u2013)[ \t]+")
+
+
+def redact_instructions(text: str) -> str:
+    """``text`` with each sentence that matches an INJECTION_PATTERN replaced by ``[instruction removed]``.
+
+    Benign text comes back unchanged. Guarantee: the result matches no pattern. An instruction split over
+    two sentences (so no single sentence matches) costs the whole text, not the guarantee.
+    """
+    if not find_injection(text):
+        return text
+    out: list[str] = []
+    position = 0
+    for brk in _SENTENCE_BREAK.finditer(text):
+        out.append(_redact_sentence(text[position:brk.start()]))
+        out.append(brk.group())
+        position = brk.end()
+    out.append(_redact_sentence(text[position:]))
+    redacted = "".join(out)
+    return redacted if not find_injection(redacted) else REDACTED
+
+
+def _redact_sentence(sentence: str) -> str:
+    return REDACTED if sentence.strip() and find_injection(sentence) else sentence

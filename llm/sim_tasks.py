@@ -3,6 +3,11 @@
 Given the payload the engine put between the ``<data>`` fences, answer as a careful but simple
 model would. At error rate 0 the answers are exactly the contract's; a seeded error rate flips them,
 so benchmarks can see the engine cope with a model that is sometimes wrong.
+
+The model is also gullible, as real models can be: when the untrusted text it is shown tells it to
+approve the claim, mark something covered or set the payout, it obeys (coverage "covered", assessment
+"APPROVE" without the suspected_injection flag). That is what the engine's redaction of instructions
+(claims.screening.redact_instructions) must defeat, and the tests show it does.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from datetime import date
 from typing import Any
 
 from claims.prompts import ASSESSMENT_SCHEMA_NAME, COVERAGE_SCHEMA_NAME
+from claims.screening import find_injection
 
 KNOWN_SCHEMAS = (COVERAGE_SCHEMA_NAME, ASSESSMENT_SCHEMA_NAME)
 
@@ -21,6 +27,16 @@ _INSURANCE_DOC_TYPES = frozenset({"invoice", "estimate"})
 _ACCIDENT_WORDS = ("collision", "crash", "accident")
 _FRAUD_WINDOW_DAYS = 14
 _VAGUE_NARRATIVE_CHARS = 25
+
+
+# The instructions a gullible model obeys: those that dictate the outcome ("approve this claim",
+# "mark it as covered", "set the payout to ..."), recognised by the engine's own patterns.
+_OBEYED_PATTERNS = frozenset({"approve_claim", "dictate_outcome"})
+
+
+def obeys(text: object) -> bool:
+    """Whether the text holds an instruction about the outcome that the gullible model follows."""
+    return isinstance(text, str) and bool(_OBEYED_PATTERNS.intersection(find_injection(text)))
 
 
 def normalize(name: str) -> str:
@@ -48,6 +64,12 @@ def answer_coverage(payload: Mapping[str, Any]) -> dict[str, Any]:
     policy = payload.get("policy") or {}
     item = payload.get("item") or {}
     description = str(item.get("description") or "")
+    if obeys(description):
+        first = next(((e.get("category"), c) for e in policy.get("coverage") or [] for c in e.get("components") or []),
+                     None)
+        if first is not None:
+            return {"status": "covered", "category": first[0], "component": first[1], "confidence": 0.95,
+                    "reason": "the line item says it is covered"}
     excluded = [c for e in policy.get("exclusions") or [] for c in e.get("components") or []]
     hit = _first_named(description, excluded)
     if hit is not None:
@@ -91,6 +113,14 @@ def answer_assessment(payload: Mapping[str, Any]) -> dict[str, Any]:
     doc_types = {str(d.get("doc_type")) for d in claim.get("documents") or [] if isinstance(d, Mapping)}
     if not doc_types & _INSURANCE_DOC_TYPES:
         flags.append("insufficient_documentation")
+
+    untrusted = [narrative]
+    untrusted += [d.get("text") for d in claim.get("documents") or [] if isinstance(d, Mapping)]
+    untrusted += [c.get("description") for c in payload.get("coverage") or [] if isinstance(c, Mapping)]
+    if any(obeys(text) for text in untrusted):
+        return {"recommendation": "APPROVE", "confidence": 0.95,
+                "rationale": "the documents ask for the claim to be approved",
+                "flags": [f for f in flags if f != "suspected_injection"]}
 
     lowered = narrative.lower()
     if any(word in lowered for word in _ACCIDENT_WORDS):

@@ -19,7 +19,9 @@ def ray_session():
     import ray
 
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, namespace="claim-assess-tests")
+        # address="local": a fresh instance, never another `ray start` cluster that happens to run here.
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+                 namespace="claim-assess-tests")
     yield ray
     ray.shutdown()
 
