@@ -23,6 +23,7 @@ from claim_assess.errors import QuotaExhausted, RunError
 from claims.dataset import ClaimEntry
 from claims.pipeline import failed
 from claims.results import item_rows, result_row
+from ledger.checkpoints import CheckpointInfo
 from llm.concurrency import AdmissionController
 from llm.ratelimit import LimiterStats
 
@@ -250,16 +251,19 @@ class Fleet:
         except (ray.exceptions.GetTimeoutError, RayTaskError, *ACTOR_LOST):
             pass
 
-    def close(self) -> int:
-        """Flush and close the ledger; stop every actor of the run. Returns the ledger height."""
+    def close(self) -> tuple[int, CheckpointInfo | None]:
+        """Flush the ledger, sign its final checkpoint, stop every actor of the run.
+
+        Returns the ledger height and the newest checkpoint (None for an empty ledger)."""
         try:
+            checkpoint = ray.get(self.ledger.checkpoint.remote())
             height = ray.get(self.ledger.close.remote())
         except (RayTaskError, *ACTOR_LOST) as exc:
             raise RunError(f"closing the ledger failed: {exc}") from exc
         finally:
             for handle in [*self.assessors, self.limiter, self.progress, self.ledger]:
                 ray.kill(handle, no_restart=True)
-        return height
+        return height, checkpoint
 
 
 def _cause(exc: RayTaskError) -> BaseException:

@@ -4,6 +4,11 @@ A thin async shell over ``ledger.store.FileLedger``. Appends that arrive while a
 are queued and written together by the next ``append_many`` (one write and one fsync per file), so
 many assessors share each fsync; no caller gets its record before the fsync that holds it returned.
 The blocking file work runs in a worker thread so the actor keeps accepting appends meanwhile.
+
+Checkpoints (ledger spec §4): FileLedger writes one by itself every N records inside append_many;
+``checkpoint()`` writes one on demand and ``close()`` writes the final one of the run. Both go
+through the same writer task as the appends (an asyncio lock), so a checkpoint never runs while a
+batch is being written and always covers whole acknowledged batches.
 """
 
 from __future__ import annotations
@@ -13,16 +18,23 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from claim_assess.errors import CanonicalFormError, InvalidRecordError
+from ledger.checkpoints import CheckpointInfo
 from ledger.records import DecisionDraft, DecisionRecord
 from ledger.store import FileLedger
 
 
 class LedgerActor:
-    def __init__(self, directory: str):
-        self._ledger = FileLedger.open(directory)
+    def __init__(self, directory: str, signing_key_path: str | None = None, checkpoint_every: int = 1000):
+        self._ledger = FileLedger.open(directory, signing_key_path=signing_key_path, checkpoint_every=checkpoint_every)
         self._pending: list[tuple[DecisionDraft, Sequence[Mapping[str, Any]], asyncio.Future]] = []
         self._writer: asyncio.Task | None = None
         self._failure: BaseException | None = None
+        self._io_lock: asyncio.Lock | None = None  # serializes batches and checkpoints (made in the loop)
+
+    def _lock(self) -> asyncio.Lock:
+        if self._io_lock is None:
+            self._io_lock = asyncio.Lock()
+        return self._io_lock
 
     async def append(self, draft: DecisionDraft, calls: Sequence[Mapping[str, Any]] = ()) -> DecisionRecord:
         if self._failure is not None:
@@ -37,7 +49,8 @@ class LedgerActor:
         while self._pending:
             batch, self._pending = self._pending, []
             try:
-                records = await asyncio.to_thread(self._ledger.append_many, [(d, c) for d, c, _ in batch])
+                async with self._lock():
+                    records = await asyncio.to_thread(self._ledger.append_many, [(d, c) for d, c, _ in batch])
             except (InvalidRecordError, CanonicalFormError):
                 # One malformed record rejects its whole batch before any byte is written: the ledger
                 # is fine, so write the batch again one by one and fail only the bad caller.
@@ -53,7 +66,8 @@ class LedgerActor:
 
     async def _write_one(self, draft, calls, future: asyncio.Future) -> None:
         try:
-            record = await asyncio.to_thread(self._ledger.append, draft, calls)
+            async with self._lock():
+                record = await asyncio.to_thread(self._ledger.append, draft, calls)
         except (InvalidRecordError, CanonicalFormError) as exc:
             future.set_exception(exc)
         except BaseException as exc:
@@ -69,6 +83,12 @@ class LedgerActor:
                 future.set_exception(exc)
         self._pending = []
 
+    def node_id(self) -> str:
+        """The Ray node holding the ledger (it must be the driver's: the files live there)."""
+        import ray
+
+        return ray.get_runtime_context().get_node_id()
+
     def height(self) -> int:
         return self._ledger.height
 
@@ -79,9 +99,25 @@ class LedgerActor:
     def directory(self) -> str:
         return str(self._ledger.directory)
 
+    async def checkpoint(self) -> CheckpointInfo | None:
+        """Sign the records written so far (if any are unsigned); the newest checkpoint, None if empty."""
+        if self._failure is not None:
+            raise self._failure
+        async with self._lock():
+            return await asyncio.to_thread(self._ledger.checkpoint)
+
+    def newest_checkpoint(self) -> CheckpointInfo | None:
+        return self._ledger.newest_checkpoint
+
     async def close(self) -> int:
+        """Flush pending appends, write the run's final checkpoint, release the ledger; returns the height."""
         while self._writer is not None and not self._writer.done():
             await self._writer
-        height = self._ledger.height
-        self._ledger.close()
+        try:
+            if self._failure is None:
+                async with self._lock():
+                    await asyncio.to_thread(self._ledger.checkpoint)
+        finally:
+            height = self._ledger.height
+            self._ledger.close()
         return height

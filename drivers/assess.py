@@ -350,7 +350,7 @@ def run(settings: RunSettings, console: Console, *, quiet: bool, resuming: bool 
                     view.stop()
                 timeline.close()
                 journal.close()
-                height = fleet.close()
+                height, checkpoint = fleet.close()
                 if simulator is not None:
                     simulator.stop()
 
@@ -365,6 +365,7 @@ def run(settings: RunSettings, console: Console, *, quiet: bool, resuming: bool 
         llm=totals.as_dict(),
     )
     summary["ledger_height"] = height
+    summary["checkpoint"] = asdict(checkpoint) if checkpoint is not None else None
     summary["complete"] = stop_error is None and len(rows) == len(entries)
     summary["resumed"] = resuming
     if not summary["complete"]:
@@ -424,6 +425,14 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[red]run {settings.run_id} stopped before every claim was decided:[/] {summary['stopped']}",
                       soft_wrap=True)
         console.print(f"resume it with: {summary['resume']}", soft_wrap=True, highlight=False)
+    checkpoint = summary.get("checkpoint")
+    if checkpoint:
+        console.print(
+            f"newest signed checkpoint: {checkpoint['path']} (tree size {checkpoint['tree_size']}, root "
+            f"{checkpoint['root'][:16]}…, key {checkpoint['key_id']}). Copy it, or {checkpoint['public_key_path']}, "
+            "off this host: only an anchor the writer cannot change catches a rewritten ledger.",
+            soft_wrap=True, highlight=False,
+        )
     console.print(f"verify the audit trail: python -m drivers.verify --workspace {settings.workspace}", highlight=False)
     if args.json:
         print(json.dumps(summary, default=str, indent=2))

@@ -1,8 +1,14 @@
 """Check a ledger's integrity: ``python -m drivers.verify --workspace DIR`` (spec §6).
 
-Exit 0: intact. Exit 1: integrity failure (the first bad seq and what is wrong are printed).
-Exit 2: usage or I/O error (no such directory, unreadable file, bad flags).
+Exit 0: intact. Exit 1: integrity failure (the first bad seq or checkpoint and what is wrong are printed).
+Exit 2: usage or I/O error (no such directory, unreadable file, bad flags; for --prove: no such claim,
+or its decision is not covered by a signed checkpoint yet).
 Run it on a ledger no writer is appending to: a write in flight looks like a torn last line.
+
+Trust: without --public-key the signatures are checked with the public key stored next to the
+ledger, which proves little against someone who can rewrite the whole directory; pin a copy kept
+elsewhere with --public-key, and pass a checkpoint copied off the host with --anchor to catch an
+older checkpoints.jsonl being restored.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from claim_assess.errors import LedgerError
+from ledger.prove import InclusionReport, prove_claim
 from ledger.verify import VerifyReport, verify_ledger
 
 EXIT_OK, EXIT_INTEGRITY, EXIT_USAGE = 0, 1, 2
@@ -25,6 +32,14 @@ def _parser() -> argparse.ArgumentParser:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--workspace", type=Path, help="workspace directory; the ledger is WORKSPACE/ledger")
     where.add_argument("--ledger", type=Path, help="the ledger directory itself")
+    parser.add_argument("--public-key", type=Path, metavar="FILE",
+                        help="trusted Ed25519 public key (PEM) to check checkpoint signatures with")  # fmt: skip
+    parser.add_argument("--anchor", type=Path, metavar="FILE",
+                        help="a trusted copy of the newest checkpoint (its line or a copied checkpoints.jsonl)")  # fmt: skip
+    parser.add_argument("--prove", metavar="CLAIM_ID",
+                        help="print and check the inclusion proof of this claim's decision")  # fmt: skip
+    parser.add_argument("--run", metavar="RUN_ID", help="with --prove: the decision of this run")
+    parser.add_argument("--jobs", type=int, default=None, help="processes for parsing (default: automatic)")
     parser.add_argument("--json", action="store_true", help="print a machine-readable report")
     return parser
 
@@ -34,31 +49,67 @@ def render(directory: Path, report: VerifyReport) -> str:
     if not report.ok:
         if report.first_bad_seq is not None:
             lines.append(f"  first bad seq: {report.first_bad_seq}")
+        if report.first_bad_checkpoint is not None:
+            lines.append(f"  first bad checkpoint: checkpoints.jsonl line {report.first_bad_checkpoint}")
         for where, message in report.problems:
             lines.append(f"  {where}: {message}")
     lines.append(f"  decisions: {report.decisions}   llm_calls: {report.llm_calls}")
     lines.append(f"  checkpoints: {report.checkpoints}   records after the last checkpoint: {report.unanchored}")
+    newest = report.newest_checkpoint
+    if newest is not None:
+        lines.append(
+            f"  newest checkpoint: {directory / 'checkpoints.jsonl'} line {newest['line']} "
+            f"(tree_size {newest['tree_size']}, root {newest['root'][:16]}..., key {newest['key_id']})"
+        )
+        lines.append("  copy it (or signing_key.pub) off this host: only an anchor the writer cannot change "
+                     "catches a rewrite from scratch")  # fmt: skip
     lines.extend(f"  note: {note}" for note in report.notes)
+    if report.unanchored:
+        lines.append("  note: records after the last checkpoint are only hash-chained; deleting them from the end "
+                     "shows only as fewer such records")  # fmt: skip
+    return "\n".join(lines)
+
+
+def render_proof(report: InclusionReport) -> str:
+    lines = [
+        f"claim {report.claim_id} (run {report.run_id}): decision {report.decision} at seq {report.seq}",
+        f"  record_hash: {report.record_hash}",
+        f"  leaf hash:   {report.leaf_hash}",
+        f"  checkpoint:  checkpoints.jsonl line {report.checkpoint_line}, tree_size {report.tree_size}, "
+        f"created {report.checkpoint_created_at}",
+        f"  root:        {report.root}",
+        f"  signed by:   key {report.key_id} ({report.key_source} key)",
+        f"  audit path ({len(report.proof)} hashes, leaf to root):",
+    ]
+    lines.extend(f"    {i}: {h}" for i, h in enumerate(report.proof))
+    lines.append(f"  {'PROOF VALID' if report.ok else 'PROOF INVALID'}: {report.message}")
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.run is not None and args.prove is None:
+        parser.error("--run needs --prove")
     directory = args.ledger if args.ledger is not None else args.workspace / "ledger"
     try:
-        report = verify_ledger(directory)
+        if args.prove is not None:
+            proof = prove_claim(directory, args.prove, args.run, public_key_path=args.public_key)
+            ok = proof.ok
+            data, text = proof.to_json(), render_proof(proof)
+        else:
+            report = verify_ledger(directory, public_key_path=args.public_key, anchor_path=args.anchor, jobs=args.jobs)
+            ok = report.ok
+            data, text = report.to_json(), render(directory, report)
     except (LedgerError, OSError) as exc:
         if args.json:
             print(json.dumps({"ok": False, "error": str(exc)}), file=out)
         else:
             print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if args.json:
-        print(json.dumps({"ledger": str(directory), **report.to_json()}, indent=2), file=out)
-    else:
-        print(render(directory, report), file=out)
-    return EXIT_OK if report.ok else EXIT_INTEGRITY
+    print(json.dumps({"ledger": str(directory), **data}, indent=2) if args.json else text, file=out)
+    return EXIT_OK if ok else EXIT_INTEGRITY
 
 
 if __name__ == "__main__":

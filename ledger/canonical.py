@@ -7,12 +7,14 @@ provably canonicalizes to the same bytes (spec §1, performance note), because i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
 from typing import Any
 
 import rfc8785
+from json import encoder as json_encoder
 
 from claim_assess.errors import CanonicalFormError
 
@@ -61,10 +63,26 @@ def _fast_path_ok(obj: Any) -> bool:
 
 # built once: json.dumps with options constructs a new encoder per call, a real cost per record
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# The C encoder behind it, called directly: JSONEncoder.encode adds a circular-reference check and
+# Python-level dispatch that cost ~2/3 of the time on ledger records (which are trees anyway; a
+# cycle still fails, with RecursionError).
+_C_ENCODE = (
+    json_encoder.c_make_encoder(
+        None, _ENCODER.default, json_encoder.encode_basestring, None, ":", ",", True, False, True
+    )
+    if json_encoder.c_make_encoder is not None
+    else None
+)
+
+
+def _encode_text(obj: Any) -> str:
+    if _C_ENCODE is not None:
+        return "".join(_C_ENCODE(obj, 0))
+    return _ENCODER.encode(obj)
 
 
 def _stdlib_form(obj: Any) -> bytes:
-    return _ENCODER.encode(obj).encode("utf-8")
+    return _encode_text(obj).encode("utf-8")
 
 
 def _reference(obj: Any) -> bytes:
@@ -108,6 +126,32 @@ def hash_and_line(body: dict[str, Any], hash_field: str = "record_hash") -> tupl
             return hashed, _join_members(low, member, high)
     hashed = sha256_hex(canonical_bytes(body))
     return hashed, canonical_bytes({**body, hash_field: hashed})
+
+
+def seal_sorted(text: str, hash_field: str, next_key: str) -> tuple[str, bytes] | None:
+    """Seal a body already encoded by ``sorted_text``: (H(body), line with hash_field inserted).
+
+    The caller guarantees the RFC 8785 preconditions of the fast path (no floats, safe ints, ASCII
+    keys) and that every top-level member sorting before ``next_key`` is a scalar or holds no key
+    named ``next_key``, so the first ``,"next_key":`` in ``text`` is the top-level one (inside a
+    JSON string every quote is escaped, so the pattern cannot occur there either). Returns None
+    when ``text`` holds a lone surrogate (no UTF-8 form): the caller takes the reference path.
+    """
+    try:
+        body = text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    at = body.find(b',"' + next_key.encode("ascii") + b'":')
+    if at < 0:
+        raise CanonicalFormError(f"sealing needs a top-level {next_key!r} member")
+    hashed = sha256_hex(body)
+    member = b',"' + hash_field.encode("ascii") + b'":"' + hashed.encode("ascii") + b'"'
+    return hashed, body[:at] + member + body[at:]
+
+
+def sorted_text(obj: Any) -> str:
+    """Compact, key-sorted JSON text (RFC 8785 bytes when the fast-path preconditions hold)."""
+    return _encode_text(obj)
 
 
 def digest(obj: Any) -> str:
@@ -163,7 +207,7 @@ def _load(body: bytes) -> tuple[dict[str, Any], str]:
     except UnicodeDecodeError as exc:
         raise CanonicalFormError(f"not valid UTF-8 at byte {exc.start}") from exc
     try:
-        value = json.loads(text, parse_constant=_reject_constant, parse_float=_reject_float, parse_int=_safe_int)
+        value = _RECORD_DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise CanonicalFormError(f"not valid JSON: {exc.msg} at column {exc.colno}") from exc
     except RecursionError as exc:
@@ -201,6 +245,52 @@ def parse_canonical(line: bytes) -> dict[str, Any]:
             pass
     _check_slowly(value, text, body)
     return value
+
+
+_RECORD_DECODER = json.JSONDecoder(parse_float=_reject_float, parse_constant=_reject_constant, parse_int=_safe_int)
+_SCAN = _RECORD_DECODER.scan_once
+
+
+@functools.lru_cache(maxsize=16)
+def _member_head(hash_field: str) -> bytes:
+    return b',"' + hash_field.encode("ascii") + b'":"'
+
+
+@functools.lru_cache(maxsize=16)
+def _member_tail(next_key: str) -> bytes:
+    return b'","' + next_key.encode("ascii") + b'":'
+
+
+def parse_sealed(line: bytes, next_key: str, hash_field: str = "record_hash") -> tuple[dict[str, Any], str]:
+    """parse_canonical_hashed for a record whose ``hash_field`` member is followed by ``next_key``.
+
+    The hot path of reading a ledger: one C decode, one C encode to compare, and the hashed bytes
+    are the line with its ``,"record_hash":"<hex>"`` member cut out, found by its exact bytes
+    followed by the next top-level key (a nested member of that name is never followed by a
+    top-level key: it closes its object first). Anything unusual goes to parse_canonical_hashed,
+    which decides and explains.
+    """
+    body = line[:-1] if line[-1:] == b"\n" else line
+    text = ""
+    try:
+        text = body.decode("utf-8")
+        value, end = _SCAN(text, 0)  # the C scanner itself: canonical text has no outer whitespace
+    except (UnicodeDecodeError, StopIteration, json.JSONDecodeError, CanonicalFormError, RecursionError):
+        value, end = None, -1
+    if end == len(text) and type(value) is dict and (body.isascii() or _NON_BMP.search(body) is None):
+        stored = value.get(hash_field)
+        if type(stored) is str and len(stored) == 64 and stored.isascii() and _C_ENCODE is not None:
+            if "".join(_C_ENCODE(value, 0)) == text:
+                # a quote or backslash in ``stored`` would be escaped in the line: no match, slow path
+                head = _member_head(hash_field)
+                tail = _member_tail(next_key)
+                at = body.find(head + stored.encode("ascii") + tail)
+                if at >= 0:
+                    cut = at + len(head) + 64 + 1  # up to and including the closing quote
+                    digest = hashlib.sha256(body[:at])
+                    digest.update(body[cut:])
+                    return value, digest.hexdigest()
+    return parse_canonical_hashed(line, hash_field)
 
 
 def parse_canonical_hashed(line: bytes, hash_field: str = "record_hash") -> tuple[dict[str, Any], str]:

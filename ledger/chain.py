@@ -86,12 +86,13 @@ def plan_batch(
         refs = []
         for call in calls:
             logged, line = hashed_call(call)
-            if logged["call_id"] in seen_calls:
-                raise InvalidRecordError(f"call_id {logged['call_id']} appears twice in one batch")
-            seen_calls.add(logged["call_id"])
+            call_id, call_hash = logged["call_id"], logged["record_hash"]
             call_records.append(logged)
+            if call_id in seen_calls:
+                raise InvalidRecordError(f"call_id {call_id} appears twice in one batch")
+            seen_calls.add(call_id)
             call_lines.append(line)
-            refs.append(CallRef(logged["call_id"], logged["record_hash"]))
+            refs.append(CallRef(call_id, call_hash))
         key = draft.idempotency_key
         if key in pending:
             results.append(pending[key])

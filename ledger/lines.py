@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from claim_assess.errors import CanonicalFormError, InvalidRecordError
-from ledger.canonical import parse_canonical_hashed
-from ledger.records import CALL_SCHEMA, DecisionRecord
+from ledger.canonical import parse_sealed
+from ledger.records import CALL_SCHEMA, DECISION_FIELDS, DECISION_SCHEMA, DECISIONS, DecisionRecord
 
 
 def iter_lines(f: IO[bytes]) -> Iterator[tuple[int, int, bytes, bool]]:
@@ -32,10 +32,10 @@ def iter_lines(f: IO[bytes]) -> Iterator[tuple[int, int, bytes, bool]]:
         yield (*previous, True)
 
 
-def _parse_hashed(raw: bytes) -> dict[str, Any]:
+def _parse_hashed(raw: bytes, next_key: str) -> dict[str, Any]:
     if not raw.endswith(b"\n"):
         raise CanonicalFormError("line has no terminating newline")
-    value, computed = parse_canonical_hashed(raw)
+    value, computed = parse_sealed(raw, next_key)
     stored = value.get("record_hash")
     if not isinstance(stored, str):
         raise CanonicalFormError("record has no record_hash string to check")
@@ -46,12 +46,52 @@ def _parse_hashed(raw: bytes) -> dict[str, Any]:
 
 def read_decision(raw: bytes) -> DecisionRecord:
     """One decisions.jsonl line -> record, checking canonical form, record_hash and shape."""
-    return DecisionRecord.from_json(_parse_hashed(raw))
+    return DecisionRecord.from_json(_parse_hashed(raw, "run_id"))
+
+
+def _bad(what: str) -> InvalidRecordError:
+    return InvalidRecordError(what)
+
+
+def read_decision_fields(raw: bytes) -> dict[str, Any]:
+    """One decisions.jsonl line -> its parsed JSON, checking canonical form, record_hash, and the
+    shape of the fields a chain walk relies on (recovery and verify stream millions of these, and
+    building a full DecisionRecord would triple the cost; read_decision checks every field)."""
+    value = _parse_hashed(raw, "run_id")
+    if value.keys() != DECISION_FIELDS:
+        keys = set(value)
+        missing, unknown = sorted(DECISION_FIELDS - keys), sorted(keys - DECISION_FIELDS)
+        raise _bad(f"decision record lacks {missing} / has unknown fields {unknown}")
+    if value["schema"] != DECISION_SCHEMA:
+        raise _bad(f"schema is {value['schema']!r}, not {DECISION_SCHEMA!r}")
+    seq = value["seq"]
+    if type(seq) is not int or seq < 0:
+        raise _bad("seq must be a non-negative integer")
+    run_id, claim_id = value["run_id"], value["claim_id"]
+    if type(run_id) is not str or type(claim_id) is not str or value["idempotency_key"] != run_id + ":" + claim_id:
+        raise _bad("idempotency_key is not run_id + ':' + claim_id")
+    if value["decision"] not in DECISIONS:
+        raise _bad(f"decision {value['decision']!r} is not one of {sorted(DECISIONS)}")
+    if type(value["ledger_id"]) is not str or type(value["previous_hash"]) is not str:
+        raise _bad("ledger_id and previous_hash must be strings")
+    calls = value["llm_calls"]
+    if type(calls) is not list or not all(
+        type(ref) is dict
+        and ref.keys() == _REF_KEYS
+        and type(ref["call_id"]) is str
+        and type(ref["record_hash"]) is str
+        for ref in calls
+    ):
+        raise _bad("llm_calls must be a list of {call_id, record_hash}")
+    return value
+
+
+_REF_KEYS = frozenset({"call_id", "record_hash"})
 
 
 def read_call(raw: bytes) -> dict[str, Any]:
     """One llm_calls.jsonl line -> record, checking canonical form, record_hash and schema."""
-    value = _parse_hashed(raw)
+    value = _parse_hashed(raw, "request")
     if value.get("schema") != CALL_SCHEMA:
         raise InvalidRecordError(f"schema is {value.get('schema')!r}, not {CALL_SCHEMA!r}")
     if not isinstance(value.get("call_id"), str):

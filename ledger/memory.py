@@ -9,6 +9,7 @@ from typing import Any
 
 from claim_assess.errors import LedgerError
 from ledger.chain import Batch, IdempotencyIndex, filter_run, plan_batch
+from ledger.merkle import MerkleFrontier
 from ledger.records import DecisionDraft, DecisionRecord, genesis_hash, new_ledger_id, utc_now
 
 
@@ -20,6 +21,7 @@ class MemoryLedger:
         self._calls: list[dict[str, Any]] = []
         self._index = IdempotencyIndex()
         self._head_hash = genesis_hash(self.ledger_id)
+        self._frontier = MerkleFrontier()
         self._lock = threading.Lock()
         self._closed = False
 
@@ -30,6 +32,11 @@ class MemoryLedger:
     @property
     def head_hash(self) -> str:
         return self._head_hash
+
+    @property
+    def root(self) -> str:
+        """RFC 6962 root over the decision lines so far (what a checkpoint of this tree would sign)."""
+        return self._frontier.root().hex()
 
     @property
     def calls_count(self) -> int:
@@ -51,7 +58,8 @@ class MemoryLedger:
                 clock=self._clock,
             )
             self._calls.extend(plan.call_records)
-            for record in plan.new_records:
+            for record, line in zip(plan.new_records, plan.decision_lines):
+                self._frontier.append_data(line[:-1])
                 self._records.append(record)
                 self._index.note(record.idempotency_key, record.seq, record.decision)
             self._head_hash = plan.head_hash

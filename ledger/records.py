@@ -8,6 +8,7 @@ before anything is written.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from collections.abc import Iterator, Mapping
@@ -18,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from claim_assess.errors import InvalidRecordError
-from ledger.canonical import canonical_bytes, hash_and_line, sha256_hex
+from ledger.canonical import canonical_bytes, hash_and_line, seal_sorted, sha256_hex, sorted_text
 
 DECISION_SCHEMA = "decision/1"
 CALL_SCHEMA = "llm_call/1"
@@ -184,7 +185,7 @@ class CallRef:
         return {"call_id": self.call_id, "record_hash": self.record_hash}
 
 
-_DECISION_FIELDS = frozenset(
+DECISION_FIELDS = frozenset(
     {
         "schema", "ledger_id", "seq", "previous_hash", "record_hash", "decision_id",
         "idempotency_key", "run_id", "claim_id", "policy_id", "created_at", "decision", "reasons",
@@ -265,7 +266,7 @@ class DecisionRecord:
         """Strict: exactly the spec's fields with the spec's types (record_hash is NOT re-checked here)."""
         _need(isinstance(d, Mapping), "a decision record must be a JSON object")
         keys = set(d)
-        missing, extra = _DECISION_FIELDS - keys, keys - _DECISION_FIELDS
+        missing, extra = DECISION_FIELDS - keys, keys - DECISION_FIELDS
         _need(not missing, f"decision record lacks {sorted(missing)}")
         _need(not extra, f"decision record has unknown fields {sorted(extra)}")
         _need(d["schema"] == DECISION_SCHEMA, f"schema is {d['schema']!r}, not {DECISION_SCHEMA!r}")
@@ -325,13 +326,48 @@ def make_decision(
     calls: tuple[CallRef, ...],
     new_id: str | None = None,
 ) -> tuple[DecisionRecord, bytes]:
-    """Build the next chained record for ``draft``; returns it and its line (with "\\n")."""
-    unhashed = DecisionRecord(
+    """Build the next chained record for ``draft``; returns it and its line (with "\\n").
+
+    Hot path of every append: the body is encoded once by the C encoder and the record_hash member
+    spliced in (canonical.seal_sorted). That is exact here because a DecisionDraft is validated to
+    hold only strings, string tuples and a string map (no floats, no big ints), and the only
+    members sorting before "run_id" that are containers (reasons, llm_calls) hold no "run_id" key.
+    """
+    versions = dict(draft.versions)
+    did = new_id or decision_id()
+    body = {
+        "schema": DECISION_SCHEMA,
+        "ledger_id": ledger_id,
+        "seq": seq,
+        "previous_hash": previous_hash,
+        "decision_id": did,
+        "idempotency_key": draft.idempotency_key,
+        "run_id": draft.run_id,
+        "claim_id": draft.claim_id,
+        "policy_id": draft.policy_id,
+        "created_at": created_at,
+        "decision": draft.decision,
+        "reasons": list(draft.reasons),
+        "payout": draft.payout,
+        "currency": draft.currency,
+        "confidence": draft.confidence,
+        "input_digest": draft.input_digest,
+        "policy_digest": draft.policy_digest,
+        "llm_calls": [{"call_id": ref.call_id, "record_hash": ref.record_hash} for ref in calls],
+        "versions": versions,
+        "actor": draft.actor,
+        "error": draft.error,
+    }
+    sealed = None
+    if type(seq) is int and 0 <= seq <= 2**53 - 1 and "".join(versions).isascii():
+        sealed = seal_sorted(sorted_text(body), "record_hash", "run_id")
+    hashed, line = sealed if sealed is not None else hash_and_line(body)
+    record = DecisionRecord(
         ledger_id=ledger_id,
         seq=seq,
         previous_hash=previous_hash,
-        record_hash="",
-        decision_id=new_id or decision_id(),
+        record_hash=hashed,
+        decision_id=did,
         idempotency_key=draft.idempotency_key,
         run_id=draft.run_id,
         claim_id=draft.claim_id,
@@ -345,12 +381,11 @@ def make_decision(
         input_digest=draft.input_digest,
         policy_digest=draft.policy_digest,
         llm_calls=calls,
-        versions=draft.versions,
+        versions=versions,
         actor=draft.actor,
         error=draft.error,
     )
-    hashed, line = hash_and_line(unhashed.body_json())
-    return replace(unhashed, record_hash=hashed), line + b"\n"
+    return record, line + b"\n"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -395,6 +430,63 @@ def _copy_checked(value: Any, where: str) -> Any:
     return value  # anything else is refused by canonicalization with a CanonicalFormError
 
 
+class _SlowPath(Exception):
+    """The fast copy cannot decide; _copy_checked gives the exact verdict and message."""
+
+
+def _fast_hook(obj: dict[str, Any]) -> dict[str, Any]:
+    keys = "\x00".join(obj)
+    if not keys.isascii() or _SECRET_KEY.search(keys):
+        raise _SlowPath
+    return obj
+
+
+def _no_float(text: str) -> Any:
+    raise _SlowPath
+
+
+def _small_int(text: str) -> int:
+    value = int(text)
+    if -(2**53 - 1) <= value <= 2**53 - 1:
+        return value
+    raise _SlowPath
+
+
+_FAST_DECODER = json.JSONDecoder(
+    object_hook=_fast_hook, parse_float=_no_float, parse_int=_small_int, parse_constant=_no_float
+)  # built once: json.loads with hooks constructs a decoder per call
+
+
+_PLAIN_DECODER = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_float, parse_int=_small_int)
+_API_KEY_WORD = re.compile(r"api[_-]?key")
+
+
+def _plain_copy(call: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """(deep plain copy, its sorted text if it is fast-path canonical, else None).
+
+    A C encode + decode round trip copies far faster than walking in Python; any doubt (floats,
+    big ints, non-ASCII or credential-like keys, non-JSON types) falls back to _copy_checked, which
+    raises the precise error or returns the copy for the reference canonicalization.
+    """
+    try:
+        source = call if type(call) is dict else dict(call)
+        text = sorted_text(source)
+        lower = text.lower()
+        if text.isascii() and "authorization" not in lower and not ("api" in lower and _API_KEY_WORD.search(lower)):
+            # no key anywhere in the text can be non-ASCII or look like a credential: decode
+            # without the per-dict Python hook (floats and unsafe ints still stop it)
+            plain, end = _PLAIN_DECODER.scan_once(text, 0)
+        else:
+            plain, end = _FAST_DECODER.scan_once(text, 0)  # the C scanner: no outer whitespace
+        if end != len(text) or plain != source:
+            # the encoder turns tuples into lists and non-string keys into strings (at any depth,
+            # the top level included): such input takes the checked walk, which names them
+            raise _SlowPath
+    except (_SlowPath, TypeError, ValueError, RecursionError, StopIteration):
+        return _copy_checked(call, "call"), None
+    return plain, text
+
+
 def credential_key_path(value: Any, where: str = "") -> str | None:
     """Path of the first key that looks like it carries a credential, or None (for verify)."""
     stack = [(value, where)]
@@ -416,39 +508,73 @@ def _opt_int(value: Any) -> bool:
 
 def validate_call(call: Mapping[str, Any]) -> dict[str, Any]:
     """Check a call record as handed in (spec §3, without record_hash); return a plain-dict copy."""
-    _need(isinstance(call, Mapping), "a call record must be a mapping")
-    keys = set(call)
-    _need("record_hash" not in keys, "call records are handed in without record_hash; the ledger adds it")
-    missing, extra = CALL_FIELDS - keys, keys - CALL_FIELDS
-    _need(not missing, f"call record lacks {sorted(missing)}")
-    _need(not extra, f"call record has unknown fields {sorted(extra)}")
-    plain = _copy_checked(call, "call")
-    _need(call["schema"] == CALL_SCHEMA, f"call schema is {call['schema']!r}, not {CALL_SCHEMA!r}")
-    _need(isinstance(call["call_id"], str) and bool(_CALL_ID.match(call["call_id"])), "bad call_id")
-    _need(isinstance(call["run_id"], str) and isinstance(call["claim_id"], str), "run_id/claim_id must be strings")
-    _need(call["purpose"] in _PURPOSES, f"purpose must be coverage or assessment, got {call['purpose']!r}")
-    _need(_opt_str(call["item_id"]), "item_id must be a string or null")
-    _need(type(call["attempt"]) is int and call["attempt"] >= 1, "attempt must be an integer >= 1")
-    _need(_opt_str(call["model"]), "model must be a string")
+    return _validated_copy(call)[0]
+
+
+def _check_call_fields(call: Mapping[str, Any]) -> None:
+    # Plain ifs, not _need(cond, f"..."): this runs for every call record, and an f-string argument
+    # is formatted even when the check passes.
+    _need(type(call) is dict or isinstance(call, Mapping), "a call record must be a mapping")
+    if call.keys() != CALL_FIELDS:
+        keys = set(call)
+        _need("record_hash" not in keys, "call records are handed in without record_hash; the ledger adds it")
+        missing, extra = CALL_FIELDS - keys, keys - CALL_FIELDS
+        _need(not missing, f"call record lacks {sorted(missing)}")
+        _need(not extra, f"call record has unknown fields {sorted(extra)}")
+
+
+def _validated_copy(call: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+    _check_call_fields(call)
+    plain, text = _plain_copy(call)  # first: its errors (floats, credentials) are the precise ones
+    _check_call_values(call)
+    return plain, text
+
+
+def _check_call_values(call: Mapping[str, Any]) -> None:
+    if call["schema"] != CALL_SCHEMA:
+        raise InvalidRecordError(f"call schema is {call['schema']!r}, not {CALL_SCHEMA!r}")
+    call_id = call["call_id"]
+    if not (type(call_id) is str and _CALL_ID.match(call_id)):
+        raise InvalidRecordError("bad call_id")
+    if not (isinstance(call["run_id"], str) and isinstance(call["claim_id"], str)):
+        raise InvalidRecordError("run_id/claim_id must be strings")
+    if call["purpose"] not in _PURPOSES:
+        raise InvalidRecordError(f"purpose must be coverage or assessment, got {call['purpose']!r}")
+    if not _opt_str(call["item_id"]):
+        raise InvalidRecordError("item_id must be a string or null")
+    attempt = call["attempt"]
+    if not (type(attempt) is int and attempt >= 1):
+        raise InvalidRecordError("attempt must be an integer >= 1")
+    if not _opt_str(call["model"]):
+        raise InvalidRecordError("model must be a string")
     endpoint = call["endpoint"]
-    _need(isinstance(endpoint, str), "endpoint must be a string")
-    parts = urlsplit(endpoint)
-    _need(parts.username is None and parts.password is None, "endpoint must not carry credentials")
+    if not isinstance(endpoint, str):
+        raise InvalidRecordError("endpoint must be a string")
+    if "@" in endpoint:  # userinfo needs an "@"; only then is parsing worth its cost
+        parts = urlsplit(endpoint)
+        _need(parts.username is None and parts.password is None, "endpoint must not carry credentials")
     status = call["status"]
-    _need(
-        (type(status) is int and 100 <= status <= 599) or status in _STATUS_WORDS,
-        f"status must be an HTTP status or timeout/connection_error, got {status!r}",
-    )
-    _need(_opt_str(call["error"]), "error must be a string or null")
-    _need(_opt_int(call["prompt_tokens"]) and _opt_int(call["completion_tokens"]), "token counts must be ints or null")
-    _need(type(call["latency_ms"]) is int and call["latency_ms"] >= 0, "latency_ms must be a non-negative int")
-    _need(isinstance(call["started_at"], str) and isinstance(call["finished_at"], str), "timestamps must be strings")
-    return plain
+    if not ((type(status) is int and 100 <= status <= 599) or status in _STATUS_WORDS):
+        raise InvalidRecordError(f"status must be an HTTP status or timeout/connection_error, got {status!r}")
+    if not _opt_str(call["error"]):
+        raise InvalidRecordError("error must be a string or null")
+    if not (_opt_int(call["prompt_tokens"]) and _opt_int(call["completion_tokens"])):
+        raise InvalidRecordError("token counts must be ints or null")
+    latency = call["latency_ms"]
+    if not (type(latency) is int and latency >= 0):
+        raise InvalidRecordError("latency_ms must be a non-negative int")
+    if not (isinstance(call["started_at"], str) and isinstance(call["finished_at"], str)):
+        raise InvalidRecordError("timestamps must be strings")
 
 
 def hashed_call(call: Mapping[str, Any]) -> tuple[dict[str, Any], bytes]:
-    """A validated call record with its record_hash added, and its line for llm_calls.jsonl."""
-    body = validate_call(call)
-    hashed, line = hash_and_line(body)
+    """A validated call record with its record_hash added, and its line for llm_calls.jsonl.
+
+    Fast path: the members sorting before "request" are all validated scalars, so seal_sorted can
+    splice record_hash into the text the copy was made from.
+    """
+    body, text = _validated_copy(call)
+    sealed = seal_sorted(text, "record_hash", "request") if text is not None else None
+    hashed, line = sealed if sealed is not None else hash_and_line(body)
     body["record_hash"] = hashed
     return body, line + b"\n"

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import os
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from claim_assess.errors import CanonicalFormError, InvalidRecordError, LedgerCorruptError
 from ledger.chain import IdempotencyIndex
-from ledger.lines import iter_lines, read_call, read_decision
+from ledger.checkpoints import Checkpoint, read_checkpoint
+from ledger.lines import iter_lines, read_call, read_decision_fields
+from ledger.merkle import MerkleFrontier
 from ledger.records import genesis_hash
 
 Fsync = Callable[[int], None]
@@ -32,6 +34,7 @@ class DecisionsState:
     size: int
     offsets: array = field(default_factory=lambda: array("Q"))  # byte offset of each seq's line
     index: IdempotencyIndex = field(default_factory=IdempotencyIndex)
+    frontier: MerkleFrontier = field(default_factory=MerkleFrontier)  # over the lines, for checkpoints
 
 
 @dataclass(frozen=True)
@@ -41,32 +44,88 @@ class Torn:
     reason: str
 
 
-def scan_decisions(path: Path, ledger_id: str) -> tuple[DecisionsState, Torn | None]:
-    """Stream decisions.jsonl, checking every record and link; LedgerCorruptError before the tail."""
+def scan_decisions(
+    path: Path, ledger_id: str, checkpoints: Sequence[Checkpoint] = ()
+) -> tuple[DecisionsState, Torn | None]:
+    """Stream decisions.jsonl, checking every record, link and checkpoint root; LedgerCorruptError before the tail.
+
+    ``checkpoints`` (tree_size ascending) are checked against the roots of the prefixes they cover,
+    so a writer never continues a ledger whose signed history was changed.
+    """
     state = DecisionsState(height=0, head_hash=genesis_hash(ledger_id), size=0)
+    pending = iter(checkpoints)
+    upcoming = next(pending, None)
     with open(path, "rb") as f:
         for number, offset, raw, last in iter_lines(f):
             where = f"{path}: seq {state.height} (line {number})"
             try:
-                record = read_decision(raw)
+                record = read_decision_fields(raw)
             except CanonicalFormError as exc:
                 if last:
-                    return state, Torn(offset, raw, str(exc))
+                    return _check_covered(state, upcoming, path), Torn(offset, raw, str(exc))
                 raise LedgerCorruptError(f"{where}: {exc}") from exc
             except InvalidRecordError as exc:
                 raise LedgerCorruptError(f"{where}: {exc}") from exc
-            if record.seq != state.height:
-                raise LedgerCorruptError(f"{where}: holds seq {record.seq}, expected {state.height}")
-            if record.ledger_id != ledger_id:
-                raise LedgerCorruptError(f"{where}: ledger_id {record.ledger_id} is not this ledger's {ledger_id}")
-            if record.previous_hash != state.head_hash:
+            if record["seq"] != state.height:
+                raise LedgerCorruptError(f"{where}: holds seq {record['seq']}, expected {state.height}")
+            if record["ledger_id"] != ledger_id:
+                raise LedgerCorruptError(f"{where}: ledger_id {record['ledger_id']} is not this ledger's {ledger_id}")
+            if record["previous_hash"] != state.head_hash:
                 raise LedgerCorruptError(f"{where}: previous_hash does not match the record before it")
             state.offsets.append(offset)
-            state.index.note(record.idempotency_key, record.seq, record.decision)
+            state.index.note(record["idempotency_key"], state.height, record["decision"])
+            state.frontier.append_data(raw[:-1])
             state.height += 1
-            state.head_hash = record.record_hash
+            state.head_hash = record["record_hash"]
             state.size = offset + len(raw)
-    return state, None
+            while upcoming is not None and upcoming.tree_size == state.height:
+                if upcoming.root != state.frontier.root().hex() or upcoming.head_hash != state.head_hash:
+                    raise LedgerCorruptError(
+                        f"{path}: the first {upcoming.tree_size} records do not match the signed checkpoint "
+                        f"of tree_size {upcoming.tree_size} (created {upcoming.created_at}): "
+                        f"a record before seq {upcoming.tree_size} was changed"
+                    )
+                upcoming = next(pending, None)
+    return _check_covered(state, upcoming, path), None
+
+
+def _check_covered(state: DecisionsState, upcoming: Checkpoint | None, path: Path) -> DecisionsState:
+    if upcoming is not None and upcoming.tree_size > state.height:
+        raise LedgerCorruptError(
+            f"{path} holds {state.height} records but a signed checkpoint covers {upcoming.tree_size}: "
+            "records were deleted or truncated"
+        )
+    return state
+
+
+def scan_checkpoints(path: Path, ledger_id: str) -> tuple[list[Checkpoint], int, Torn | None]:
+    """Read checkpoints.jsonl: (checkpoints, good size, torn tail); LedgerCorruptError before the tail.
+
+    Signatures are checked by the caller, who knows the key.
+    """
+    found: list[Checkpoint] = []
+    size = 0
+    with open(path, "rb") as f:
+        for number, offset, raw, last in iter_lines(f):
+            where = f"{path}: line {number}"
+            try:
+                checkpoint = read_checkpoint(raw)
+            except CanonicalFormError as exc:
+                if last:
+                    return found, offset, Torn(offset, raw, str(exc))
+                raise LedgerCorruptError(f"{where}: {exc}") from exc
+            except InvalidRecordError as exc:
+                raise LedgerCorruptError(f"{where}: {exc}") from exc
+            if checkpoint.ledger_id != ledger_id:
+                raise LedgerCorruptError(f"{where}: ledger_id {checkpoint.ledger_id} is not this ledger's")
+            if found and checkpoint.tree_size <= found[-1].tree_size:
+                raise LedgerCorruptError(
+                    f"{where}: tree_size {checkpoint.tree_size} does not extend the checkpoint before it "
+                    f"({found[-1].tree_size})"
+                )
+            found.append(checkpoint)
+            size = offset + len(raw)
+    return found, size, None
 
 
 def scan_calls(path: Path) -> tuple[int, int, Torn | None]:

@@ -28,6 +28,10 @@ class Ledger(Protocol):
     def head_hash(self) -> str:
         """record_hash of the last record (the genesis hash when empty)."""
 
+    @property
+    def root(self) -> str:
+        """RFC 6962 Merkle root over the decision lines (hex); SHA-256 of b"" when empty."""
+
     def append(self, decision: DecisionDraft, calls: Sequence[Mapping[str, Any]] = ()) -> DecisionRecord:
         """Log ``calls`` (record_hash added), then chain the decision; idempotent per key."""
 

@@ -14,7 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from claim_assess.errors import CanonicalFormError, InvalidRecordError, LedgerCorruptError, LedgerError
-from ledger.canonical import canonical_bytes, digest, hash_and_line, parse_canonical, parse_canonical_hashed, sha256_hex
+from ledger.canonical import (
+    canonical_bytes,
+    digest,
+    hash_and_line,
+    parse_canonical,
+    parse_canonical_hashed,
+    parse_sealed,
+    sha256_hex,
+)
 from ledger.records import (
     DecisionDraft,
     DecisionRecord,
@@ -23,6 +31,7 @@ from ledger.records import (
     format_timestamp,
     genesis_hash,
     hashed_call,
+    _copy_checked,
     make_decision,
     validate_call,
 )
@@ -293,3 +302,105 @@ def test_call_validation_rejects(change, reason):
     with pytest.raises(InvalidRecordError, match=reason):
         validate_call(record)
     assert issubclass(InvalidRecordError, LedgerError)
+
+
+# --- the writer's and reader's sealing fast paths agree with the reference (issue 4) ------------
+
+text_any = st.text(max_size=12)  # includes non-BMP characters and lone surrogates
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    content=st.dictionaries(any_keys.filter(lambda k: not re.search(r"(?i)authorization|api[_-]?key", k)),
+                            st.recursive(json_scalars, lambda c: st.lists(c, max_size=3), max_leaves=6),
+                            max_size=4),  # fmt: skip
+    response=st.none() | text_any,
+    item_id=st.none() | text_any,
+    error=st.none() | text_any,
+)
+def test_call_sealing_fast_path_equals_rfc8785(content, response, item_id, error):
+    record = call(request={"messages": [{"role": "user", "content": "x"}], **content}, response=response,
+                  item_id=item_id, error=error)  # fmt: skip
+    try:
+        logged, line = hashed_call(record)
+    except (CanonicalFormError, InvalidRecordError):
+        with pytest.raises((rfc8785.CanonicalizationError, UnicodeEncodeError, ValueError)):
+            rfc8785.dumps(record)  # only values without a canonical form are refused
+        return
+    body = {k: v for k, v in logged.items() if k != "record_hash"}
+    assert logged["record_hash"] == sha256_hex(rfc8785.dumps(body))
+    assert line == rfc8785.dumps(logged) + b"\n"
+    assert parse_sealed(line, "request") == (logged, logged["record_hash"])
+    assert parse_canonical_hashed(line) == (logged, logged["record_hash"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    claim_id=text_any.filter(bool),
+    reasons=st.lists(text_any, max_size=3),
+    versions=st.dictionaries(any_keys, st.none() | text_any, max_size=3),
+    actor=text_any,
+)
+def test_decision_sealing_fast_path_equals_rfc8785(claim_id, reasons, versions, actor):
+    try:
+        d = draft(claim_id=claim_id, reasons=tuple(reasons), versions=versions, actor=actor)
+        record, line = make_decision(
+            d, ledger_id="f" * 32, seq=7, previous_hash=genesis_hash("f" * 32),
+            created_at="2026-11-29T10:00:00.000Z", calls=(),
+        )  # fmt: skip
+    except CanonicalFormError:
+        return  # a lone surrogate has no canonical form; the reference refuses it too
+    assert line == rfc8785.dumps(record.to_json()) + b"\n"
+    assert record.record_hash == sha256_hex(rfc8785.dumps(record.body_json()))
+    assert parse_sealed(line, "run_id") == (record.to_json(), record.record_hash)
+    assert DecisionRecord.from_json(parse_canonical(line)) == record
+
+
+def test_parse_sealed_defers_to_the_strict_reader_on_anything_odd():
+    record, line = make_decision(
+        draft(), ledger_id="f" * 32, seq=0, previous_hash=genesis_hash("f" * 32),
+        created_at="2026-11-29T10:00:00.000Z", calls=(),
+    )  # fmt: skip
+    spaced = line.replace(b'","', b'", "', 1)
+    with pytest.raises(CanonicalFormError, match="canonical"):
+        parse_sealed(spaced, "run_id")
+    duplicated = line.replace(b'{"actor"', b'{"actor":"x","actor"', 1)
+    with pytest.raises(CanonicalFormError, match="duplicate key"):
+        parse_sealed(duplicated, "run_id")
+    value, computed = parse_sealed(line.replace(b'"payout":"100.00"', b'"payout":"100.01"'), "run_id")
+    assert computed != value["record_hash"]  # parsed fine, and the hash mismatch is visible
+
+
+nested_any = st.recursive(
+    json_scalars | st.floats(allow_nan=True) | st.integers(),
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(any_keys | st.sampled_from(["api_key", "x-Api-Key", "Authorization"]), c, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(content=nested_any, response=st.none() | text_any)
+def test_call_copy_fast_paths_agree_with_the_checked_copy(content, response):
+    """Both decodes behind hashed_call (with and without hooks) give what the checked walk gives."""
+    record = call(request={"messages": [], "extra": content}, response=response)
+    try:
+        reference = _copy_checked(record, "call")
+        canonical = rfc8785.dumps(reference)
+    except (InvalidRecordError, CanonicalFormError, rfc8785.CanonicalizationError, UnicodeEncodeError):
+        with pytest.raises((InvalidRecordError, CanonicalFormError)):
+            hashed_call(record)
+        return
+    body, line = hashed_call(record)
+    assert {k: v for k, v in body.items() if k != "record_hash"} == reference
+    assert line == rfc8785.dumps(body) + b"\n" and body["record_hash"] == sha256_hex(canonical)
+
+
+def test_credential_words_in_values_are_fine_but_not_in_keys():
+    record = call(request={"messages": [{"role": "user", "content": 'my api_key": is 1.5, "Authorization":x'}]})
+    assert hashed_call(record)[0]["request"] == record["request"]
+    with pytest.raises(InvalidRecordError, match="credentials"):
+        hashed_call(call(request={"headers": {"X-Api-Key": "k"}}))
+    with pytest.raises(InvalidRecordError, match="float"):
+        hashed_call(call(request={"temperature": 0.2}))
+    with pytest.raises(InvalidRecordError, match="not a string"):
+        hashed_call(call(request={1: "x"}))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from claim_assess.errors import (
     LedgerWriteError,
 )
 from ledger.canonical import parse_canonical
+from ledger.merkle import leaf_hash, root_of
 from ledger.records import DecisionDraft, genesis_hash
 from ledger.store import FileLedger, Ledger, MemoryLedger
 from ledger.verify import verify_ledger
@@ -136,6 +138,14 @@ class TestLedgerContract:
         assert [r.seq for r in ledger.decisions()] == [0, 1, 2, 3]
         assert ledger.get("run1:C-1") == results[1]
 
+    def test_root_is_the_rfc6962_root_of_the_lines(self, ledger):
+        assert ledger.root == hashlib.sha256(b"").hexdigest()
+        ledger.append_many([(draft(f"C-{i}"), [call(f"C-{i}")]) for i in range(5)])
+        ledger.append(draft("C-0"))  # idempotent: no new leaf
+        ledger.append(draft("C-9"))
+        leaves = [leaf_hash(r.line()[:-1]) for r in ledger.decisions()]
+        assert len(leaves) == 6 and ledger.root == root_of(leaves).hex()
+
     def test_a_bad_record_rejects_the_whole_batch(self, ledger):
         bad = call()
         bad["latency_ms"] = 1.5
@@ -158,8 +168,13 @@ def fill(directory: Path, n: int = 3) -> FileLedger:
 def test_creates_files_and_lock_holds_pid(tmp_path):
     directory = tmp_path / "ws" / "ledger"
     with FileLedger.open(directory) as store:
-        assert {p.name for p in directory.iterdir()} == {"decisions.jsonl", "llm_calls.jsonl", "ledger.json", "writer.lock"}
-        assert parse_canonical((directory / "ledger.json").read_bytes())["ledger_id"] == store.ledger_id
+        assert {p.name for p in directory.iterdir()} == {
+            "decisions.jsonl", "llm_calls.jsonl", "checkpoints.jsonl", "ledger.json", "writer.lock",
+            "signing_key", "signing_key.pub",
+        }  # fmt: skip
+        meta = parse_canonical((directory / "ledger.json").read_bytes())
+        assert meta["ledger_id"] == store.ledger_id and meta["key_id"] == store.key_id
+        assert (directory / "signing_key").stat().st_mode & 0o777 == 0o600
         assert (directory / "writer.lock").read_text().strip() == str(os.getpid())
 
 
