@@ -90,11 +90,11 @@ class Fleet:
                 num_cpus=0,
                 max_restarts=-1,
                 max_concurrency=config.claims_per_actor + 8,
-                scheduling_strategy="SPREAD",  # over the cluster's nodes; a lost node costs a few assessors
+                scheduling_strategy=placement,
                 **common,
             )
             .remote(name, config.run_id, book, config.llm, config.namespace)
-            for name in self.assessor_names
+            for name, placement in zip(self.assessor_names, _spread(config.actors, config.driver_node_id), strict=True)
         ]
         # Fail fast with a clear message if an actor cannot even start (bad ledger dir, locked ledger...).
         try:
@@ -238,7 +238,9 @@ class Fleet:
         """Refresh the board with the ledger height and limiter state, then read it (None if unavailable)."""
         limiter = self.limiter_stats
         try:
-            self.progress.set_ledger_height.remote(ray.get(self.ledger.height.remote(), timeout=5))
+            height = ray.get(self.ledger.height.remote(), timeout=5)
+            self.metrics.ledger_height(height)
+            self.progress.set_ledger_height.remote(height)
             self.progress.set_limiter.remote(rpm=limiter.rpm_limit, tpm=limiter.tpm_limit, paused_s=limiter.paused_for_s)
             return ray.get(self.progress.snapshot.remote(), timeout=5)
         except (ray.exceptions.GetTimeoutError, *ACTOR_LOST):
@@ -264,6 +266,19 @@ class Fleet:
             for handle in [*self.assessors, self.limiter, self.progress, self.ledger]:
                 ray.kill(handle, no_restart=True)
         return height, checkpoint
+
+
+def _spread(count: int, driver_node_id: str) -> list[NodeAffinitySchedulingStrategy]:
+    """Assessors round-robin over the live nodes, workers first (the driver's node holds the ledger).
+
+    Soft affinity: if a node is lost, Ray restarts its assessors wherever there is room. (Ray's "SPREAD"
+    is best effort and, with zero-CPU actors, can leave a node empty.)
+    """
+    nodes = sorted(
+        (node["NodeID"] for node in ray.nodes() if node.get("Alive")),
+        key=lambda node_id: (node_id == driver_node_id, node_id),
+    )
+    return [NodeAffinitySchedulingStrategy(nodes[i % len(nodes)], soft=True) for i in range(count)]
 
 
 def _cause(exc: RayTaskError) -> BaseException:

@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import os
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -147,13 +147,18 @@ def _write_atomic(target: Path, write: Any) -> Path:
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
         write(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        _publish(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()
     return target
+
+
+def _publish(tmp: Path, target: Path) -> None:
+    """Make a finished temp file durable, then give it its real name in one atomic step."""
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)
 
 
 def _table(rows: Sequence[Any], schema: pa.Schema) -> pa.Table:
@@ -166,13 +171,32 @@ def _table(rows: Sequence[Any], schema: pa.Schema) -> pa.Table:
 
 def write_results(run_dir: str | os.PathLike[str], rows: Sequence[ResultRow],
                   items: Sequence[ItemRow]) -> tuple[Path, Path]:
+    return write_results_in_batches(run_dir, [(rows, items)])
+
+
+def write_results_in_batches(run_dir: str | os.PathLike[str],
+                             batches: Iterable[tuple[Sequence[ResultRow], Sequence[ItemRow]]]) -> tuple[Path, Path]:
+    """Write results.parquet and line_items.parquet a batch (row group) at a time.
+
+    Memory stays bounded by one batch however many claims a run has; both files appear whole or not at
+    all (temp names, fsync, rename), so a crash never leaves a half file.
+    """
     directory = Path(run_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    results, line_items = _table(rows, RESULTS_SCHEMA), _table(items, LINE_ITEMS_SCHEMA)
-    return (
-        _write_atomic(directory / RESULTS_FILE, lambda p: pq.write_table(results, p)),
-        _write_atomic(directory / LINE_ITEMS_FILE, lambda p: pq.write_table(line_items, p)),
-    )
+    targets = (directory / RESULTS_FILE, directory / LINE_ITEMS_FILE)
+    temps = [t.with_name(f".{t.name}.tmp-{os.getpid()}") for t in targets]
+    try:
+        with pq.ParquetWriter(temps[0], RESULTS_SCHEMA) as results, pq.ParquetWriter(temps[1], LINE_ITEMS_SCHEMA) as lines:
+            for rows, items in batches:
+                results.write_table(_table(rows, RESULTS_SCHEMA))
+                lines.write_table(_table(items, LINE_ITEMS_SCHEMA))
+        for temp, target in zip(temps, targets, strict=True):
+            _publish(temp, target)
+    finally:
+        for temp in temps:
+            if temp.exists():
+                temp.unlink()
+    return targets
 
 
 def read_results(run_dir: str | os.PathLike[str]) -> tuple[list[dict], list[dict]]:
@@ -185,16 +209,23 @@ def _money(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
-def build_summary(rows: Sequence[ResultRow], *, run_id: str, wall_seconds: float, settings: Mapping[str, Any],
+def build_summary(rows: Iterable[ResultRow], *, run_id: str, wall_seconds: float, settings: Mapping[str, Any],
                   llm: Mapping[str, Any]) -> dict[str, Any]:
     """Counts by decision, money totals per currency, throughput, LLM usage and the run's settings.
 
     ``llm`` carries the client's own statistics (requests, tokens, 429s, retries); per-claim call and token
     sums from the rows are added under ``calls`` / ``prompt_tokens`` / ``completion_tokens`` unless given.
     """
-    counts = Counter(row.decision for row in rows)
+    counts: Counter[str] = Counter()
     totals: dict[str, dict[str, Decimal]] = {}
-    for row in rows:
+    llm_stats: dict[str, Any] = {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0}
+    claims = 0
+    for row in rows:  # one pass: ``rows`` may be a stream from the run's journal
+        claims += 1
+        counts[row.decision] += 1
+        llm_stats["calls"] += row.llm_calls
+        llm_stats["prompt_tokens"] += row.prompt_tokens
+        llm_stats["completion_tokens"] += row.completion_tokens
         if row.currency is None:
             continue
         bucket = totals.setdefault(row.currency, {"payout": Decimal("0.00"), "claimed": Decimal("0.00"),
@@ -202,20 +233,15 @@ def build_summary(rows: Sequence[ResultRow], *, run_id: str, wall_seconds: float
         bucket["payout"] += row.payout
         bucket["claimed"] += row.claimed_total or 0
         bucket["covered"] += row.covered_total or 0
-    llm_stats: dict[str, Any] = {
-        "calls": sum(row.llm_calls for row in rows),
-        "prompt_tokens": sum(row.prompt_tokens for row in rows),
-        "completion_tokens": sum(row.completion_tokens for row in rows),
-    }
     llm_stats.update(llm)
     minutes = wall_seconds / 60
     return {
         "run_id": run_id,
-        "claims": len(rows),
+        "claims": claims,
         "decisions": {decision: counts.get(decision, 0) for decision in DECISIONS},
         "totals": {currency: {k: _money(v) for k, v in sums.items()} for currency, sums in sorted(totals.items())},
         "wall_seconds": round(wall_seconds, 3),
-        "claims_per_minute": round(len(rows) / minutes, 2) if minutes > 0 else None,
+        "claims_per_minute": round(claims / minutes, 2) if minutes > 0 else None,
         "llm": llm_stats,
         "settings": dict(settings),
     }

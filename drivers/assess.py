@@ -26,9 +26,9 @@ from rich.live import Live
 
 from claim_assess.errors import ClaimAssessError, ConfigError, InputError
 from claims.dataset import Dataset, read_dataset
-from claims.results import build_summary, write_results, write_summary
+from claims.results import build_summary, write_results_in_batches, write_summary
 from drivers.cli import positive_int
-from drivers.journal import OutcomeJournal, read_journal
+from drivers.journal import OutcomeJournal, journaled_decisions, journaled_outcomes
 from drivers.stopping import StopSignals
 from drivers.timeline import TimelineWriter
 from ledger.canonical import digest
@@ -218,17 +218,15 @@ def policy_book(dataset: Dataset):
 
 
 class _Totals:
-    """LLM use summed over the claims' outcomes (what summary.json reports)."""
+    """HTTP attempts, 429s and retries of this invocation (tokens are summed from the result rows)."""
 
     def __init__(self) -> None:
-        self.requests = self.rate_limited = self.retries = self.prompt_tokens = self.completion_tokens = 0
+        self.requests = self.rate_limited = self.retries = 0
 
     def add(self, outcome) -> None:
         self.requests += outcome.requests
         self.rate_limited += outcome.rate_limited
         self.retries += outcome.retries
-        self.prompt_tokens += outcome.row.prompt_tokens
-        self.completion_tokens += outcome.row.completion_tokens
 
     def as_dict(self) -> dict:
         return dict(vars(self))
@@ -292,17 +290,17 @@ def run(settings: RunSettings, console: Console, *, quiet: bool, resuming: bool 
     )
 
     # Resume: keep what the ledger decided and the journal remembers; assess everything else.
-    kept = {}
+    kept: set[str] = set()
     if resuming:
         decided = fleet.decided_claims()
-        kept = {cid: out for cid, out in read_journal(run_dir).items() if cid in decided and out[0].decision != "FAILED"}
+        kept = {cid for cid, decision in journaled_decisions(run_dir).items() if cid in decided and decision != "FAILED"}
         console.print(f"resuming: {len(kept)} claims already decided, {len(entries) - len(kept)} to assess",
                       soft_wrap=True)
     todo = [entry for entry in entries if entry.claim_id not in kept]
     fleet.begin(len(todo), endpoint=base_url, model=settings.model)
 
-    rows = [row for row, _ in kept.values()]
-    items = [item for _, its in kept.values() for item in its]
+    # Outcomes go to the journal as they arrive, not into memory: the result files are written from it
+    # at the end, so the driver stays flat however many claims a run has, and a resume can use them.
     totals = _Totals()
     journal = OutcomeJournal(run_dir)
     started = time.monotonic()
@@ -310,8 +308,6 @@ def run(settings: RunSettings, console: Console, *, quiet: bool, resuming: bool 
 
     def keep(outcome) -> None:
         journal.append(outcome.row, outcome.items)
-        rows.append(outcome.row)
-        items.extend(outcome.items)
         totals.add(outcome)
 
     timeline = TimelineWriter(run_dir / "timeline.jsonl")
@@ -355,10 +351,9 @@ def run(settings: RunSettings, console: Console, *, quiet: bool, resuming: bool 
                     simulator.stop()
 
     wall = time.monotonic() - started
-    rows.sort(key=lambda r: r.claim_id)
-    results_path, items_path = write_results(run_dir, rows, items)
+    results_path, items_path = write_results_in_batches(run_dir, journaled_outcomes(run_dir))
     summary = build_summary(
-        rows,
+        (row for rows, _ in journaled_outcomes(run_dir) for row in rows),
         run_id=settings.run_id,
         wall_seconds=wall,
         settings={**asdict(settings), "endpoint": base_url},
@@ -366,10 +361,12 @@ def run(settings: RunSettings, console: Console, *, quiet: bool, resuming: bool 
     )
     summary["ledger_height"] = height
     summary["checkpoint"] = asdict(checkpoint) if checkpoint is not None else None
-    summary["complete"] = stop_error is None and len(rows) == len(entries)
+    decided_now = set(journaled_decisions(run_dir))
+    undecided = sum(1 for entry in entries if entry.claim_id not in decided_now)
+    summary["complete"] = stop_error is None and undecided == 0
     summary["resumed"] = resuming
     if not summary["complete"]:
-        summary["stopped"] = stop_error or f"{len(entries) - len(rows)} claims were not decided"
+        summary["stopped"] = stop_error or f"{undecided} claims were not decided"
         summary["resume"] = settings.resume_command()
     summary_path = write_summary(run_dir, summary)
     summary["files"] = {

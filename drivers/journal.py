@@ -61,14 +61,31 @@ class OutcomeJournal:
         self._file.close()
 
 
-def read_journal(run_dir: Path) -> dict[str, tuple[ResultRow, tuple[ItemRow, ...]]]:
-    """claim_id -> (row, items) of every outcome journaled for this run (the last one per claim)."""
-    outcomes: dict[str, tuple[ResultRow, tuple[ItemRow, ...]]] = {}
-    for record in _lines(Path(run_dir) / JOURNAL_FILE):
-        row = ResultRow(**_decode(record["row"]))
-        items = tuple(ItemRow(**_decode(item)) for item in record["items"])
-        outcomes[row.claim_id] = (row, items)
-    return outcomes
+def journaled_decisions(run_dir: Path) -> dict[str, str]:
+    """claim_id -> the decision of its last journaled outcome (what a resume compares with the ledger)."""
+    return {record["row"]["claim_id"]: record["row"]["decision"] for record in _lines(Path(run_dir) / JOURNAL_FILE)}
+
+
+def journaled_outcomes(run_dir: Path, batch: int = 1000) -> Iterator[tuple[list[ResultRow], list[ItemRow]]]:
+    """The last outcome of every journaled claim, in batches: the result files are written from this.
+
+    Two passes over the file so memory holds one batch, not the run: the first finds each claim's last
+    line, the second decodes only those.
+    """
+    path = Path(run_dir) / JOURNAL_FILE
+    last = {record["row"]["claim_id"]: number for number, record in enumerate(_lines(path))}
+    rows: list[ResultRow] = []
+    items: list[ItemRow] = []
+    for number, record in enumerate(_lines(path)):
+        if last.get(record["row"]["claim_id"]) != number:
+            continue
+        rows.append(ResultRow(**_decode(record["row"])))
+        items.extend(ItemRow(**_decode(item)) for item in record["items"])
+        if len(rows) >= batch:
+            yield rows, items
+            rows, items = [], []
+    if rows or not last:
+        yield rows, items
 
 
 def _lines(path: Path) -> Iterator[dict]:

@@ -266,6 +266,7 @@ class LLMClient:
                 prompt_tokens=prompt_tokens,
                 completion_tokens=completion_tokens,
                 error_body=error_body,
+                max_completion_tokens=prompt.max_completion_tokens,
             )
             # Shielded so the budget goes back even if the claim is being cancelled.
             await asyncio.shield(self._limiter.release(permit, outcome))

@@ -58,6 +58,8 @@ class AttemptOutcome:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     error_body: str | None = None  # raw error body text, for 429 classification
+    # What the request asked for: providers charge it against TPM on arrival and do not give it back.
+    max_completion_tokens: int | None = None
 
 
 @runtime_checkable

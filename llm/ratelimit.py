@@ -8,7 +8,8 @@ out delays, and the caller sleeps on its own side (in an assessor, not in the li
 Budgets refill continuously at limit/60 per second and hold at most ``burst_s`` seconds of rate, so a
 provider that enforces per second ("quantized" limits) rarely sees a burst above its share.
 A request reserves its estimated prompt tokens plus ``max_completion_tokens`` (what the provider
-charges on arrival); the unused part is refunded when the usage comes back.
+charges on arrival); when the usage comes back, the error of the prompt estimate is refunded. The unused
+completion allowance is not: the provider keeps that charge, and refunding it would run the fleet over TPM.
 
 What the provider says wins over our estimate:
 - ``x-ratelimit-remaining-*`` below our own level lowers it (re-anchoring; someone else may share the key);
@@ -237,7 +238,11 @@ class RateLimiter:
         if isinstance(outcome.status, int) and outcome.status < 400:
             self._requests.consecutive_429 = self._tokens.consecutive_429 = 0
         if outcome.prompt_tokens is not None and self._tokens.bucket:
-            used = outcome.prompt_tokens + (outcome.completion_tokens or 0)
+            # Refund only what the provider did not charge. It charges the prompt plus max_completion_tokens
+            # on arrival and keeps that, so the unused completion allowance is NOT given back; what comes
+            # back is the error of our prompt estimate. Without max_completion_tokens, usage is the charge.
+            allowance = outcome.max_completion_tokens
+            used = outcome.prompt_tokens + (allowance if allowance is not None else outcome.completion_tokens or 0)
             unused = max(0, reserved - used)
             self._tokens.bucket.refund(unused)
             self._refunded += unused

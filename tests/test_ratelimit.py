@@ -75,13 +75,23 @@ def test_token_budget_binds_and_large_requests_are_not_starved():
     assert second.delay_s == pytest.approx(4.5)  # waits behind the big one: first come, first served
 
 
-def test_unused_tokens_are_refunded_after_usage_comes_back():
+def test_the_prompt_estimate_error_is_refunded_but_not_the_unused_completion_allowance():
+    clock = FakeClock()
+    limiter = RateLimiter(rpm=None, tpm=6000, clock=clock)  # burst 100
+    reservation = limiter.reserve(100)  # an estimated 60 prompt tokens + max_completion_tokens 40
+    assert limiter.stats().tokens_level == pytest.approx(0)
+    outcome = AttemptOutcome(200, {}, prompt_tokens=50, completion_tokens=5, max_completion_tokens=40)
+    limiter.settle(reservation.permit, outcome)
+    # The provider charged 50 + 40 = 90: only the 10 we over-estimated come back, not the 35 unused.
+    assert limiter.stats().tokens_level == pytest.approx(10)
+    assert limiter.stats().tokens_refunded == 10
+
+
+def test_without_the_allowance_usage_is_taken_as_the_charge():
     clock = FakeClock()
     limiter = RateLimiter(rpm=None, tpm=6000, clock=clock)
     reservation = limiter.reserve(100)
-    assert limiter.stats().tokens_level == pytest.approx(0)
     limiter.settle(reservation.permit, ok(30, 20))
-    assert limiter.stats().tokens_level == pytest.approx(50)
     assert limiter.stats().tokens_refunded == 50
 
 
