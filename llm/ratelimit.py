@@ -106,6 +106,8 @@ class TokenBucket:
 class Reservation:
     permit: Permit
     delay_s: float
+    # No limit to enforce (none given or learned, no pause): a caller may skip asking for a moment.
+    unlimited: bool = False
 
 
 @dataclass(frozen=True)
@@ -217,7 +219,8 @@ class RateLimiter:
         self._outstanding[permit.permit_id] = tokens
         self._granted += 1
         self._reserved += tokens
-        return Reservation(permit, delay)
+        unlimited = not (self._requests.bucket or self._tokens.bucket) and delay == 0
+        return Reservation(permit, delay, unlimited)
 
     def settle(self, permit: Permit, outcome: AttemptOutcome) -> None:
         """Learn from what one attempt saw: usage refunds, header re-anchoring, 429 pauses, quota."""
