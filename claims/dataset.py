@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from claim_assess.errors import ClaimInputError, DatasetError
+from claim_assess.strict_json import reject_duplicate_keys
 from claims.models import Policy, is_identifier, parse_policy, short_repr
 
 POLICIES_FILE = "policies.jsonl"
@@ -63,13 +64,7 @@ class _JSONRejected(ValueError):
     pass
 
 
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise _JSONRejected(f"duplicate key {short_repr(key)}")
-        obj[key] = value
-    return obj
+_NO_DUPLICATE_KEYS = reject_duplicate_keys(_JSONRejected, short_repr)
 
 
 @dataclass(frozen=True)
@@ -94,7 +89,7 @@ def parse_json_object(data: bytes | str) -> tuple[dict | None, str | None]:
         return None, f"not valid UTF-8 ({exc.reason} at byte {exc.start})"
     text = text.removeprefix("\ufeff")  # editors on some systems start files with a byte-order mark
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants)
+        value = json.loads(text, object_pairs_hook=_NO_DUPLICATE_KEYS, parse_constant=_no_constants)
     except _JSONRejected as exc:
         return None, f"not valid JSON: {exc}"
     except json.JSONDecodeError as exc:

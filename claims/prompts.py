@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from claim_assess.errors import InvalidOutputError
+from claim_assess.strict_json import reject_constant, reject_duplicate_keys
 from claims.coverage import ItemCoverage
 from claims.models import Claim, LineItem, Policy
 from claims.payout import PayoutBreakdown
@@ -211,24 +212,15 @@ def assessment_prompt(claim: Claim, policy: Policy, reconciliation: Reconciliati
 # --- parsing answers ---------------------------------------------------------------------------------
 
 
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise InvalidOutputError(f"duplicate key {key!r}")
-        obj[key] = value
-    return obj
-
-
-def _reject_constant(name: str) -> Any:
-    raise InvalidOutputError(f"{name} is not valid JSON")
+_REJECT_DUPLICATES = reject_duplicate_keys(InvalidOutputError)
+_REJECT_CONSTANT = reject_constant(InvalidOutputError, "is not valid JSON")
 
 
 def _load_object(text: str | None, what: str, keys: Sequence[str]) -> dict[str, Any]:
     if not isinstance(text, str) or not text.strip():
         raise InvalidOutputError(f"{what}: empty content")
     try:
-        value = json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+        value = json.loads(text, object_pairs_hook=_REJECT_DUPLICATES, parse_constant=_REJECT_CONSTANT)
     except InvalidOutputError as exc:
         raise InvalidOutputError(f"{what}: invalid JSON: {exc}") from exc
     except (json.JSONDecodeError, RecursionError) as exc:

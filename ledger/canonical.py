@@ -17,6 +17,7 @@ import rfc8785
 from json import encoder as json_encoder
 
 from claim_assess.errors import CanonicalFormError
+from claim_assess.strict_json import reject_constant, reject_duplicate_keys
 
 _SAFE_INT = 2**53 - 1
 
@@ -163,17 +164,8 @@ def digest(obj: Any) -> str:
     return sha256_hex(canonical_bytes(obj))
 
 
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise CanonicalFormError(f"duplicate key {key!r}")
-        result[key] = value
-    return result
-
-
-def _reject_constant(name: str) -> Any:
-    raise CanonicalFormError(f"{name} is not allowed")
+_reject_duplicates = reject_duplicate_keys(CanonicalFormError)
+_reject_constant = reject_constant(CanonicalFormError, "is not allowed")
 
 
 def _reject_float(text: str) -> Any:

