@@ -129,11 +129,12 @@ class Fleet:
         on_tick: Callable[[], None] = lambda: None,
         tick_s: float = 0.25,
         should_stop: Callable[[], bool] = lambda: False,
+        per_claim_task_names: bool = True,
     ) -> None:
         """Assess ``entries``, keeping as many claims in flight as the admission controller allows."""
         pending: deque[tuple[ClaimEntry, int]] = deque((entry, 0) for entry in entries)
         inflight: dict[ray.ObjectRef, tuple[int, ClaimEntry, int]] = {}
-        dispatch = Dispatcher(self.assessors)
+        dispatch = Dispatcher(self.assessors, per_claim_task_names)
         stop_reason: str | None = None
         cancelled = False
         last_tick = 0.0

@@ -42,6 +42,9 @@ PLAIN_EVERY_S = 5.0
 SETTINGS_FILE = "settings.json"
 RUN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # What a resume may change; everything else (dataset, claim selection, endpoint, model) is the run's own.
+# Above this many claims a run names its tasks "assess" instead of "assess <claim_id>": Ray keeps about
+# 11 KB of driver memory per distinct task name, so per-claim names would make the driver grow with the run.
+PER_CLAIM_TASK_NAMES_UP_TO = 5_000
 RESUMABLE_OVERRIDES = ("actors", "claims_per_actor", "rpm", "tpm", "timeout_s", "address", "dashboard", "sim_host")
 
 
@@ -66,6 +69,7 @@ class RunSettings:
     limit: int | None
     dashboard: bool
     sim_host: str | None = None
+    task_names: str = "auto"
 
     @property
     def run_dir(self) -> Path:
@@ -100,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", help="Ray cluster: auto, ray://HOST:PORT or HOST:PORT (default: local on 127.0.0.1)")
     p.add_argument("--sim-host", help="address the built-in simulator binds (default 127.0.0.1 locally, the "
                    "driver node's IP on a cluster so assessors on every node reach it)")
+    p.add_argument("--task-names", choices=("auto", "per-claim", "fixed"), default="auto",
+                   help=f"Ray task names: 'assess <claim_id>' (per-claim) or 'assess' (fixed); auto: per-claim up to "
+                        f"{PER_CLAIM_TASK_NAMES_UP_TO:,} claims, since Ray keeps driver memory per distinct name")
     p.add_argument("--no-dashboard", action="store_true", help="do not start the Ray dashboard (local Ray only)")
     p.add_argument("--dry-run", action="store_true",
                    help="read and validate the dataset, print the LLM calls, tokens, time and cost; call no LLM")
@@ -144,6 +151,7 @@ def settings_from(args: argparse.Namespace) -> RunSettings:
         limit=args.limit,
         dashboard=not args.no_dashboard,
         sim_host=args.sim_host,
+        task_names=args.task_names,
     )
     if args.dry_run:
         return settings
@@ -297,6 +305,12 @@ def run(settings: RunSettings, console: Console, *, quiet: bool, resuming: bool 
         console.print(f"resuming: {len(kept)} claims already decided, {len(entries) - len(kept)} to assess",
                       soft_wrap=True)
     todo = [entry for entry in entries if entry.claim_id not in kept]
+    per_claim_names = settings.task_names == "per-claim" or (
+        settings.task_names == "auto" and len(todo) <= PER_CLAIM_TASK_NAMES_UP_TO
+    )
+    if not per_claim_names and settings.task_names == "auto":
+        console.print(f"{len(todo):,} claims: Ray tasks are named 'assess' (not per claim) to keep the driver's "
+                      "memory flat; --task-names per-claim overrides", soft_wrap=True)
     fleet.begin(len(todo), endpoint=base_url, model=settings.model)
 
     # Outcomes go to the journal as they arrive, not into memory: the result files are written from it
@@ -334,7 +348,8 @@ def run(settings: RunSettings, console: Console, *, quiet: bool, resuming: bool 
             if console.is_terminal and not quiet:
                 view = Live("starting...", console=console, refresh_per_second=4)
                 view.start()
-            fleet.run(todo, keep, on_tick=tick, should_stop=lambda: signals.requested)
+            fleet.run(todo, keep, on_tick=tick, should_stop=lambda: signals.requested,
+                      per_claim_task_names=per_claim_names)
         except StopRun as exc:
             stop_error = str(exc)
         finally:
