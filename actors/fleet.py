@@ -283,6 +283,5 @@ def _spread(count: int, driver_node_id: str) -> list[NodeAffinitySchedulingStrat
 
 
 def _cause(exc: RayTaskError) -> BaseException:
-    cause = exc.as_instanceof_cause() if hasattr(exc, "as_instanceof_cause") else exc
-    inner = getattr(exc, "cause", None)
-    return inner if isinstance(inner, BaseException) else cause
+    """The exception the remote code raised (Ray wraps it)."""
+    return exc.cause if isinstance(exc.cause, BaseException) else exc

@@ -96,9 +96,6 @@ class LedgerActor:
         """Claim ids with a non-FAILED decision in this run (what a resume may skip)."""
         return [r.claim_id for r in self._ledger.decisions(run_id) if r.decision != "FAILED"]
 
-    def directory(self) -> str:
-        return str(self._ledger.directory)
-
     async def checkpoint(self) -> CheckpointInfo | None:
         """Sign the records written so far (if any are unsigned); the newest checkpoint, None if empty."""
         if self._failure is not None:

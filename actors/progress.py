@@ -148,11 +148,6 @@ class ProgressActor:
         self._limits = (rpm, tpm)
         self._paused_s = paused_s
 
-    def forget_actor(self, name: str) -> None:
-        """An actor died: its in-flight claims will be reassigned, so stop showing them there."""
-        if name in self._actors:
-            self._actors[name] = _ActorState()
-
     def snapshot(self) -> ProgressSnapshot:
         now = self._clock()
         while self._window and self._window[0][0] < now - WINDOW_S:

@@ -209,42 +209,58 @@ def _money(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
-def build_summary(rows: Iterable[ResultRow], *, run_id: str, wall_seconds: float, settings: Mapping[str, Any],
-                  llm: Mapping[str, Any]) -> dict[str, Any]:
-    """Counts by decision, money totals per currency, throughput, LLM usage and the run's settings.
+class SummaryTally:
+    """The run summary accumulated row by row, so it can ride along the pass that writes the result files."""
 
-    ``llm`` carries the client's own statistics (requests, tokens, 429s, retries); per-claim call and token
-    sums from the rows are added under ``calls`` / ``prompt_tokens`` / ``completion_tokens`` unless given.
-    """
-    counts: Counter[str] = Counter()
-    totals: dict[str, dict[str, Decimal]] = {}
-    llm_stats: dict[str, Any] = {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0}
-    claims = 0
-    for row in rows:  # one pass: ``rows`` may be a stream from the run's journal
-        claims += 1
-        counts[row.decision] += 1
-        llm_stats["calls"] += row.llm_calls
-        llm_stats["prompt_tokens"] += row.prompt_tokens
-        llm_stats["completion_tokens"] += row.completion_tokens
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.totals: dict[str, dict[str, Decimal]] = {}
+        self.llm: dict[str, Any] = {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0}
+        self.claim_ids: set[str] = set()
+
+    def add(self, row: ResultRow) -> None:
+        self.claim_ids.add(row.claim_id)
+        self.counts[row.decision] += 1
+        self.llm["calls"] += row.llm_calls
+        self.llm["prompt_tokens"] += row.prompt_tokens
+        self.llm["completion_tokens"] += row.completion_tokens
         if row.currency is None:
-            continue
-        bucket = totals.setdefault(row.currency, {"payout": Decimal("0.00"), "claimed": Decimal("0.00"),
-                                                  "covered": Decimal("0.00")})
+            return
+        bucket = self.totals.setdefault(row.currency, {"payout": Decimal("0.00"), "claimed": Decimal("0.00"),
+                                                       "covered": Decimal("0.00")})
         bucket["payout"] += row.payout
         bucket["claimed"] += row.claimed_total or 0
         bucket["covered"] += row.covered_total or 0
-    llm_stats.update(llm)
-    minutes = wall_seconds / 60
-    return {
-        "run_id": run_id,
-        "claims": claims,
-        "decisions": {decision: counts.get(decision, 0) for decision in DECISIONS},
-        "totals": {currency: {k: _money(v) for k, v in sums.items()} for currency, sums in sorted(totals.items())},
-        "wall_seconds": round(wall_seconds, 3),
-        "claims_per_minute": round(claims / minutes, 2) if minutes > 0 else None,
-        "llm": llm_stats,
-        "settings": dict(settings),
-    }
+
+    def summary(self, *, run_id: str, wall_seconds: float, settings: Mapping[str, Any],
+                llm: Mapping[str, Any]) -> dict[str, Any]:
+        """Counts by decision, money totals per currency, throughput, LLM usage and the run's settings.
+
+        ``llm`` carries the client's own statistics (requests, 429s, retries); per-claim call and token
+        sums from the rows are reported under ``calls`` / ``prompt_tokens`` / ``completion_tokens`` unless given.
+        """
+        claims = sum(self.counts.values())
+        minutes = wall_seconds / 60
+        return {
+            "run_id": run_id,
+            "claims": claims,
+            "decisions": {decision: self.counts.get(decision, 0) for decision in DECISIONS},
+            "totals": {currency: {k: _money(v) for k, v in sums.items()}
+                       for currency, sums in sorted(self.totals.items())},
+            "wall_seconds": round(wall_seconds, 3),
+            "claims_per_minute": round(claims / minutes, 2) if minutes > 0 else None,
+            "llm": {**self.llm, **llm},
+            "settings": dict(settings),
+        }
+
+
+def build_summary(rows: Iterable[ResultRow], *, run_id: str, wall_seconds: float, settings: Mapping[str, Any],
+                  llm: Mapping[str, Any]) -> dict[str, Any]:
+    """The summary of ``rows`` in one call (see ``SummaryTally`` for the streaming form)."""
+    tally = SummaryTally()
+    for row in rows:
+        tally.add(row)
+    return tally.summary(run_id=run_id, wall_seconds=wall_seconds, settings=settings, llm=llm)
 
 
 def write_summary(run_dir: str | os.PathLike[str], summary: Mapping[str, Any]) -> Path:

@@ -26,7 +26,7 @@ from rich.live import Live
 
 from claim_assess.errors import ClaimAssessError, ConfigError, InputError
 from claims.dataset import Dataset, read_dataset
-from claims.results import build_summary, write_results_in_batches, write_summary
+from claims.results import SummaryTally, write_results_in_batches, write_summary
 from drivers.cli import positive_int
 from drivers.journal import OutcomeJournal, journaled_decisions, journaled_outcomes
 from drivers.stopping import StopSignals
@@ -366,9 +366,17 @@ def run(settings: RunSettings, console: Console, *, quiet: bool, resuming: bool 
                     simulator.stop()
 
     wall = time.monotonic() - started
-    results_path, items_path = write_results_in_batches(run_dir, journaled_outcomes(run_dir))
-    summary = build_summary(
-        (row for rows, _ in journaled_outcomes(run_dir) for row in rows),
+    # One pass over the journal writes the result files and tallies the summary.
+    tally = SummaryTally()
+
+    def tallied():
+        for rows, items in journaled_outcomes(run_dir):
+            for row in rows:
+                tally.add(row)
+            yield rows, items
+
+    results_path, items_path = write_results_in_batches(run_dir, tallied())
+    summary = tally.summary(
         run_id=settings.run_id,
         wall_seconds=wall,
         settings={**asdict(settings), "endpoint": base_url},
@@ -376,8 +384,7 @@ def run(settings: RunSettings, console: Console, *, quiet: bool, resuming: bool 
     )
     summary["ledger_height"] = height
     summary["checkpoint"] = asdict(checkpoint) if checkpoint is not None else None
-    decided_now = set(journaled_decisions(run_dir))
-    undecided = sum(1 for entry in entries if entry.claim_id not in decided_now)
+    undecided = sum(1 for entry in entries if entry.claim_id not in tally.claim_ids)
     summary["complete"] = stop_error is None and undecided == 0
     summary["resumed"] = resuming
     if not summary["complete"]:

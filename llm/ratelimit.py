@@ -24,7 +24,6 @@ Time is injected (``clock``) so tests advance a fake clock instead of sleeping.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import time
 from collections.abc import Callable, Mapping
@@ -291,20 +290,3 @@ def _quota_message(body: str | None) -> str:
         "the provider reports insufficient_quota (the account is out of credit); undecided claims are left "
         f"for a later run. Provider said: {detail}"
     )
-
-
-class LocalLimiter:
-    """The ``Limiter`` protocol over an in-process RateLimiter (no Ray): waits on the caller's side."""
-
-    def __init__(self, core: RateLimiter, sleep: Callable[[float], object] = asyncio.sleep):
-        self._core = core
-        self._sleep = sleep
-
-    async def acquire(self, tokens: int) -> Permit:
-        reservation = self._core.reserve(tokens)
-        if reservation.delay_s > 0:
-            await self._sleep(reservation.delay_s)
-        return reservation.permit
-
-    async def release(self, permit: Permit, outcome: AttemptOutcome) -> None:
-        self._core.settle(permit, outcome)

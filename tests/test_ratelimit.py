@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
 
 from claim_assess.errors import QuotaExhausted
 from llm.limiter import AttemptOutcome
-from llm.ratelimit import LocalLimiter, RateLimiter, TokenBucket
+from llm.ratelimit import RateLimiter, TokenBucket
 
 
 class FakeClock:
@@ -209,21 +208,3 @@ def test_unlimited_limiter_never_waits():
 def test_invalid_limits_are_clear_errors(rpm, tpm):
     with pytest.raises(ValueError, match="must be at least 1"):
         RateLimiter(rpm=rpm, tpm=tpm)
-
-
-def test_local_limiter_sleeps_exactly_the_reserved_delay():
-    clock = FakeClock()
-    slept: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        slept.append(seconds)
-
-    limiter = LocalLimiter(RateLimiter(rpm=60, clock=clock), sleep=fake_sleep)
-
-    async def go():
-        for _ in range(3):
-            permit = await limiter.acquire(1)
-            await limiter.release(permit, ok(1, 0))
-
-    asyncio.run(go())
-    assert slept == pytest.approx([1.0, 2.0])  # 1 request/s with a burst of one
