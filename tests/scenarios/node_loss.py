@@ -9,19 +9,16 @@ Usage: python tests/scenarios/node_loss.py DATA_DIR WORKSPACE RUN_ID
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
 import time
 from pathlib import Path
 
-os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+import ray
+from three_nodes import start_three_nodes  # a sibling module: this file runs as a script
 
-import ray  # noqa: E402
-from ray.cluster_utils import Cluster  # noqa: E402
-
-from drivers import assess  # noqa: E402
-from drivers.journal import JOURNAL_FILE  # noqa: E402
+from drivers import assess
+from drivers.journal import JOURNAL_FILE
 
 
 def journaled(run_dir: Path) -> int:
@@ -30,10 +27,7 @@ def journaled(run_dir: Path) -> int:
 
 
 def main(data_dir: str, workspace: str, run_id: str) -> None:
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
-    workers = [cluster.add_node(num_cpus=1) for _ in range(2)]
-    cluster.wait_for_nodes()
-    ray.init(address=cluster.address, namespace="node-loss", log_to_driver=False)
+    cluster, workers = start_three_nodes("node-loss")
     run_dir = Path(workspace) / "runs" / run_id
     result: dict = {}
     driver = threading.Thread(
@@ -50,7 +44,9 @@ def main(data_dir: str, workspace: str, run_id: str) -> None:
     names = ["ledger", *(f"assessor-{i}" for i in range(1, 5))]
     placement = {name: ray.get(ray.get_actor(name, namespace=namespace).node_id.remote()) for name in names}
     worker_ids = {w.node_id for w in workers}
-    victim = next(w for w in workers if w.node_id in {placement.get(f"assessor-{i}") for i in range(1, 5)})
+    victim = next((w for w in workers if w.node_id in set(placement.values()) - {placement["ledger"]}), None)
+    if victim is None:
+        raise SystemExit(f"no assessor landed on a worker node, nothing to remove: {placement}")
     cluster.remove_node(victim)
     driver.join(timeout=300)
     head_id = cluster.head_node.node_id

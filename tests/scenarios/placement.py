@@ -9,18 +9,14 @@ Usage: python tests/scenarios/placement.py DATA_DIR WORKSPACE RUN_ID ACTORS
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
 import time
 
-os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+import ray
+from three_nodes import start_three_nodes  # a sibling module: this file runs as a script
 
-import ray  # noqa: E402
-from ray.cluster_utils import Cluster  # noqa: E402
-
-from drivers import assess  # noqa: E402
+from drivers import assess
 
 
 def find_actors(names: list[str], namespace: str, deadline: float) -> dict:
@@ -37,27 +33,8 @@ def find_actors(names: list[str], namespace: str, deadline: float) -> dict:
     return handles
 
 
-@ray.remote(num_cpus=0)
-def node_of() -> str:
-    return ray.get_runtime_context().get_node_id()
-
-
-def wait_until_spreadable(node_ids: set[str], deadline: float) -> None:
-    """Until SPREAD reaches every node: a raylet learns of newly joined nodes a moment after they register
-    (seconds on a loaded machine), and schedules only over the nodes it knows. A real cluster is long past this."""
-    while time.monotonic() < deadline:
-        reached = set(ray.get([node_of.options(scheduling_strategy="SPREAD").remote() for _ in range(2 * len(node_ids))]))
-        if reached >= node_ids:
-            return
-        time.sleep(0.2)
-
-
 def main(data_dir: str, workspace: str, run_id: str, actors: str) -> None:
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
-    workers = [cluster.add_node(num_cpus=1) for _ in range(2)]
-    cluster.wait_for_nodes()
-    ray.init(address=cluster.address, namespace="placement", log_to_driver=False)
-    wait_until_spreadable({cluster.head_node.node_id, *(w.node_id for w in workers)}, time.monotonic() + 90)
+    cluster, workers = start_three_nodes("placement")
     result: dict = {}
     driver = threading.Thread(
         target=lambda: result.update(code=assess.main(
