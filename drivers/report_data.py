@@ -24,13 +24,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from claim_assess.errors import InputError
-from claims.results import LINE_ITEMS_FILE, RESULTS_FILE, SUMMARY_FILE, read_results
+from claims.results import RESULTS_FILE, SUMMARY_FILE
 
 TIMELINE_FILE, REPORT_FILE = "timeline.jsonl", "report.html"
 CALLS_FILE, CHECKPOINTS_FILE = "llm_calls.jsonl", "checkpoints.jsonl"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per HTTP attempt of the run: tens of thousands
 class Attempt:
     """One HTTP attempt of the run (a slice of an llm_calls.jsonl record)."""
 
@@ -50,7 +50,6 @@ class ReportData:
     run_dir: Path
     summary: Mapping[str, Any] | None
     rows: Sequence[Mapping[str, Any]]
-    items: Sequence[Mapping[str, Any]]
     attempts: Sequence[Attempt]
     timeline: Sequence[Mapping[str, Any]]
     checkpoint: Mapping[str, Any] | None
@@ -138,11 +137,8 @@ def load_report_data(workspace: Path, run_id: str) -> ReportData:
         raise InputError(f"run {run_id!r} not found: no {RESULTS_FILE} in {run_dir}")
     notes: list[str] = []
     try:
-        if (run_dir / LINE_ITEMS_FILE).is_file():
-            rows, items = read_results(run_dir)
-        else:
-            rows, items = pq.read_table(run_dir / RESULTS_FILE).to_pylist(), []
-            notes.append(f"{LINE_ITEMS_FILE} is missing")
+        # The page shows claims, not line items: line_items.parquet (3x the rows) is not read at all.
+        rows = pq.read_table(run_dir / RESULTS_FILE).to_pylist()
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"run {run_id!r}: cannot read {RESULTS_FILE}: {exc}") from exc
     summary = None
@@ -174,7 +170,7 @@ def load_report_data(workspace: Path, run_id: str) -> ReportData:
         starts = [t for t in (parse_time(r.get("started_at")) for r in rows) if t is not None]
         starts += [a.started for a in attempts]
         origin = min(starts, default=None)
-    return ReportData(run_id, run_dir, summary, rows, items, attempts, timeline, checkpoint, origin, tuple(notes))
+    return ReportData(run_id, run_dir, summary, rows, attempts, timeline, checkpoint, origin, tuple(notes))
 
 
 COUNTERS = ("done", "requests", "tokens", "rate_limited", "retries")
