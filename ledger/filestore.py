@@ -288,18 +288,10 @@ class FileLedger:
                 clock=self._clock,
             )
             lines = plan.decision_lines
-            try:
-                if plan.call_lines:
-                    write_all(self._calls_fd, b"".join(plan.call_lines))
-                    self._fsync(self._calls_fd)
-                if lines:
-                    write_all(self._dec_fd, b"".join(lines))
-                    self._fsync(self._dec_fd)
-            except Exception as exc:
-                self._stopped = f"{type(exc).__name__}: {exc}"
-                raise LedgerWriteError(
-                    f"ledger {self.directory}: write or fsync failed, the writer has stopped ({exc})"
-                ) from exc
+            # Calls first: a decision on disk must never reference a call record that is not.
+            files = ((self._calls_fd, plan.call_lines), (self._dec_fd, lines))
+            self._write_durably([(fd, b"".join(chunk)) for fd, chunk in files if chunk],
+                                failure="write or fsync failed")
             self._calls_count += len(plan.call_lines)
             offsets, index, append_leaf = state.offsets, state.index, state.frontier.append_data
             size = state.size
@@ -358,15 +350,20 @@ class FileLedger:
             head_hash=state.head_hash,
             created_at=format_timestamp(self._clock()),
         )
-        try:
-            write_all(self._cp_fd, checkpoint.line())
-            self._fsync(self._cp_fd)
-        except Exception as exc:
-            self._stopped = f"checkpoint {type(exc).__name__}: {exc}"
-            raise LedgerWriteError(
-                f"ledger {self.directory}: writing a checkpoint failed, the writer has stopped ({exc})"
-            ) from exc
+        self._write_durably([(self._cp_fd, checkpoint.line())], failure="writing a checkpoint failed",
+                            what="checkpoint ")
         self._newest = checkpoint
+
+    def _write_durably(self, writes: list[tuple[int, bytes]], *, failure: str, what: str = "") -> None:
+        """Write and fsync each (fd, bytes) in order. Any failure stops this writer for good: what reached
+        the disk is no longer known, and only recovery, when the ledger is opened again, may go on from it."""
+        try:
+            for fd, data in writes:
+                write_all(fd, data)
+                self._fsync(fd)
+        except Exception as exc:
+            self._stopped = f"{what}{type(exc).__name__}: {exc}"
+            raise LedgerWriteError(f"ledger {self.directory}: {failure}, the writer has stopped ({exc})") from exc
 
     def get(self, idempotency_key: str) -> DecisionRecord | None:
         with self._mutex:
