@@ -36,6 +36,12 @@ from actors.rate_limiter import RateLimiterActor
 
 MAX_DEATHS_PER_CLAIM = 5
 
+# Not zero, on purpose. Ray 2.60 hands a zero-resource actor's creation to a random node's scheduler,
+# which ignores a soft node affinity: nine zero-CPU assessors aimed round-robin at three nodes landed at
+# random (and a node was often left without any). With any resource request, creation goes through the
+# driver's node, which honours the affinity. A thousandth of a CPU lets a thousand assessors share one core.
+ASSESSOR_CPUS = 0.001
+
 
 @dataclass(frozen=True)
 class FleetConfig:
@@ -57,6 +63,10 @@ class StopRun(RunError):
 class Fleet:
     def __init__(self, config: FleetConfig, book: PolicyBook):
         self.config = config
+        cpus = ray.cluster_resources().get("CPU", 0.0)
+        if config.actors * ASSESSOR_CPUS > cpus:
+            raise RunError(f"--actors {config.actors} is too many for this cluster's {cpus:g} CPUs "
+                           f"(each assessor reserves {ASSESSOR_CPUS} CPU): they could never all start")
         common = {"namespace": config.namespace, "lifetime": None}
         # Ledger: the only writer, on the driver's node where the workspace lives; restarted on a crash
         # (it recovers from its files), never two at once (its OS lock enforces that).
@@ -87,7 +97,7 @@ class Fleet:
             ray.remote(AssessorActor)
             .options(
                 name=name,
-                num_cpus=0,
+                num_cpus=ASSESSOR_CPUS,
                 max_restarts=-1,
                 max_concurrency=config.claims_per_actor + 8,
                 scheduling_strategy=placement,
@@ -273,7 +283,8 @@ def _spread(count: int, driver_node_id: str) -> list[NodeAffinitySchedulingStrat
     """Assessors round-robin over the live nodes, workers first (the driver's node holds the ledger).
 
     Soft affinity: if a node is lost, Ray restarts its assessors wherever there is room. (Ray's "SPREAD"
-    is best effort and, with zero-CPU actors, can leave a node empty.)
+    is best effort and, with zero-CPU actors, can leave a node empty.) It holds only because assessors
+    ask for ASSESSOR_CPUS, not zero: see there.
     """
     nodes = sorted(
         (node["NodeID"] for node in ray.nodes() if node.get("Alive")),

@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from claims.results import read_results
@@ -42,9 +42,12 @@ def test_assessors_spread_over_workers_and_the_ledger_stays_with_the_driver(tmp_
 
     # The ledger (and so the audit trail and result files) lives where the driver runs: the head here.
     assert placement["ledger"] == report["driver_node"] == head
-    # SPREAD puts assessors on both workers, not all on the head with the driver.
+    # Round-robin over the three nodes, workers first: three assessors each, on both workers too, not all on
+    # the head with the driver (zero-CPU assessors had landed at random: Ray ignored their soft affinity).
     names = {head: "head", **{w: f"worker-{i}" for i, w in enumerate(sorted(workers), 1)}}
-    assert workers <= set(assessors.values()), json.dumps({a: names[n] for a, n in assessors.items()})
+    where = json.dumps({a: names[n] for a, n in assessors.items()})
+    assert workers <= set(assessors.values()), where
+    assert Counter(assessors.values()) == {node: ACTORS // 3 for node in (head, *workers)}, where
 
     # Every claim decided, none FAILED: assessors on every node reached the simulator on the driver's node.
     results, _ = read_results(workspace / "runs" / run_id)

@@ -141,3 +141,15 @@ def test_unknown_claim_id_is_named(capsys, tmp_path):
     code = assess.main(["--claim-id", "NOPE-1", "--workspace", str(tmp_path), "--quiet"])
     assert code == 2
     assert "NOPE-1" in capsys.readouterr().out
+
+
+def test_more_assessors_than_the_cluster_can_ever_start_is_named_before_any_actor(ray_session, capsys, tmp_path):
+    # The shared Ray has 2 CPUs; each assessor reserves ASSESSOR_CPUS of one.
+    from actors.fleet import ASSESSOR_CPUS
+
+    too_many = int(2 / ASSESSOR_CPUS) + 1
+    code = assess.main(["--actors", str(too_many), "--workspace", str(tmp_path), "--run-id", "too-many",
+                        "--quiet", "--no-dashboard"])
+    assert code != 0
+    assert f"--actors {too_many} is too many for this cluster's 2 CPUs" in capsys.readouterr().out
+    assert not list((tmp_path / "ledger").iterdir())  # no actor started: the ledger actor never opened its files

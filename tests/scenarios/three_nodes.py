@@ -13,7 +13,6 @@ os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
 
 import ray  # noqa: E402
 from ray.cluster_utils import Cluster  # noqa: E402
-from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy  # noqa: E402
 
 
 @ray.remote(num_cpus=0)
@@ -21,34 +20,15 @@ def node_of() -> str:
     return ray.get_runtime_context().get_node_id()
 
 
-@ray.remote(num_cpus=0)
-def nodes_reached(count: int) -> set[str]:
-    """The nodes SPREAD reaches from the raylet this runs on (a worker submits to its own node's raylet)."""
-    return set(ray.get([node_of.options(scheduling_strategy="SPREAD").remote() for _ in range(count)]))
-
-
 def wait_until_spreadable(node_ids: set[str], deadline: float) -> None:
-    """Until every node's scheduler can reach every node.
-
-    A raylet learns of newly joined nodes a moment after they register (seconds on a loaded machine) and
-    schedules only over the nodes it knows: until then a soft node affinity to a node it does not know
-    silently falls back. Ray forwards a zero-resource actor's creation to a random raylet, so every raylet's
-    view matters, not only the head's. A real cluster is long past this.
-    """
+    """Until the head's scheduler can reach every node: a raylet learns of newly joined nodes a moment after
+    they register (seconds on a loaded machine) and schedules only over the nodes it knows, so until then a
+    soft node affinity to a worker falls back. A real cluster is long past this."""
     count = 2 * len(node_ids)
     while set(ray.get([node_of.options(scheduling_strategy="SPREAD").remote() for _ in range(count)])) < node_ids:
-        # the driver's own raylet (the head's) first, so that it can pin a probe to every node ...
-        _pause_before(deadline)
-    pinned = {node: NodeAffinitySchedulingStrategy(node, soft=False) for node in node_ids}
-    while not all(reached >= node_ids for reached in ray.get(
-            [nodes_reached.options(scheduling_strategy=pinned[node]).remote(count) for node in node_ids])):
-        _pause_before(deadline)  # ... then every node's
-
-
-def _pause_before(deadline: float) -> None:
-    if time.monotonic() > deadline:
-        raise RuntimeError("the cluster's schedulers never learned of every node")
-    time.sleep(0.2)
+        if time.monotonic() > deadline:
+            raise RuntimeError("the head's scheduler never learned of every node")
+        time.sleep(0.2)
 
 
 def start_three_nodes(namespace: str) -> tuple[Cluster, list]:
