@@ -18,20 +18,20 @@ from decimal import Decimal
 
 from claim_assess import __version__
 from claim_assess.errors import CanonicalFormError, QuotaExhausted
-from claims.dataset import ClaimEntry
-from claims.pipeline import Assessment, assess_claim, failed
-from claims.prompts import PROMPTS_DIGEST
-from claims.results import ItemRow, ResultRow, item_rows, result_row
-from ledger.canonical import digest
-from ledger.records import DecisionDraft, DecisionRecord, format_confidence
-from llm.advisor import ClaimAdvisor
-from llm.attempts import AttemptRecord
-from llm.client import LLMClient
+from claim_assess.claims.dataset import ClaimEntry
+from claim_assess.claims.pipeline import Assessment, assess_claim, failed
+from claim_assess.claims.prompts import PROMPTS_DIGEST
+from claim_assess.claims.results import ItemRow, ResultRow, item_rows, result_row
+from claim_assess.ledger.canonical import digest
+from claim_assess.ledger.records import DecisionDraft, DecisionRecord, format_confidence
+from claim_assess.llm.advisor import ClaimAdvisor
+from claim_assess.llm.attempts import AttemptRecord
+from claim_assess.llm.client import LLMClient
 
-from actors.metrics import RunMetrics
-from actors.progress import AttemptTick, FinishedClaim, ProgressBatch
-from actors.rate_limiter import RemoteLimiter
-from actors.restarts import through_restart
+from claim_assess.actors.metrics import RunMetrics
+from claim_assess.actors.progress import AttemptTick, FinishedClaim, ProgressBatch
+from claim_assess.actors.rate_limiter import RemoteLimiter
+from claim_assess.actors.restarts import through_restart
 
 RULES_VERSION = "claims-rules/1"
 REPORT_EVERY_S = 0.25

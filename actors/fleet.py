@@ -20,19 +20,19 @@ from ray.exceptions import ActorDiedError, RayTaskError, TaskCancelledError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from claim_assess.errors import QuotaExhausted, RunError
-from claims.dataset import ClaimEntry
-from claims.pipeline import failed
-from claims.results import item_rows, result_row
-from ledger.checkpoints import CheckpointInfo
-from llm.concurrency import AdmissionController
-from llm.ratelimit import LimiterStats
+from claim_assess.claims.dataset import ClaimEntry
+from claim_assess.claims.pipeline import failed
+from claim_assess.claims.results import item_rows, result_row
+from claim_assess.ledger.checkpoints import CheckpointInfo
+from claim_assess.llm.concurrency import AdmissionController
+from claim_assess.llm.ratelimit import LimiterStats
 
-from actors.assessor import AssessorActor, ClaimOutcome, LLMSettings, PolicyBook, decision_draft, entry_policy_id
-from actors.dispatch import ACTOR_LOST, Dispatcher
-from actors.ledger_actor import LedgerActor
-from actors.metrics import RunMetrics
-from actors.progress import ProgressActor, ProgressSnapshot
-from actors.rate_limiter import RateLimiterActor
+from claim_assess.actors.assessor import AssessorActor, ClaimOutcome, LLMSettings, PolicyBook, decision_draft, entry_policy_id
+from claim_assess.actors.dispatch import ACTOR_LOST, Dispatcher
+from claim_assess.actors.ledger_actor import LedgerActor
+from claim_assess.actors.metrics import RunMetrics
+from claim_assess.actors.progress import ProgressActor, ProgressSnapshot
+from claim_assess.actors.rate_limiter import RateLimiterActor
 
 MAX_DEATHS_PER_CLAIM = 5
 

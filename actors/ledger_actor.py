@@ -18,9 +18,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from claim_assess.errors import CanonicalFormError, InvalidRecordError
-from ledger.checkpoints import CheckpointInfo
-from ledger.records import DecisionDraft, DecisionRecord
-from ledger.store import FileLedger
+from claim_assess.ledger.checkpoints import CheckpointInfo
+from claim_assess.ledger.records import DecisionDraft, DecisionRecord
+from claim_assess.ledger.store import FileLedger
 
 
 class LedgerActor:

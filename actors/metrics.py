@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import logging
 
-from llm.attempts import AttemptRecord
-from llm.ratelimit import LimiterStats
+from claim_assess.llm.attempts import AttemptRecord
+from claim_assess.llm.ratelimit import LimiterStats
 
 LATENCY_BOUNDARIES_MS = [25, 50, 100, 250, 500, 1000, 2000, 5000, 10000, 30000, 60000]
 log = logging.getLogger(__name__)

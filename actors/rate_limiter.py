@@ -12,11 +12,11 @@ import time
 
 from ray.exceptions import RayActorError
 
-from actors.metrics import RunMetrics
-from actors.restarts import through_restart
+from claim_assess.actors.metrics import RunMetrics
+from claim_assess.actors.restarts import through_restart
 from claim_assess.errors import LLMCallError
-from llm.limiter import AttemptOutcome, Permit
-from llm.ratelimit import LimiterStats, RateLimiter, Reservation
+from claim_assess.llm.limiter import AttemptOutcome, Permit
+from claim_assess.llm.ratelimit import LimiterStats, RateLimiter, Reservation
 
 
 RESTART_WAIT_S = 60.0

@@ -25,16 +25,15 @@ from rich.console import Console
 from rich.live import Live
 
 from claim_assess.errors import ClaimAssessError, ConfigError, InputError
-from claims.dataset import Dataset, read_dataset
-from claims.results import SummaryTally, write_results_in_batches, write_summary
-from drivers.cli import positive_int
-from drivers.journal import OutcomeJournal, journaled_decisions, journaled_outcomes
-from drivers.stopping import StopSignals
-from drivers.timeline import TimelineWriter
-from ledger.canonical import digest
+from claim_assess.claims.dataset import Dataset, read_dataset
+from claim_assess.claims.results import SummaryTally, write_results_in_batches, write_summary
+from claim_assess.drivers.cli import positive_int
+from claim_assess.drivers.journal import OutcomeJournal, journaled_decisions, journaled_outcomes
+from claim_assess.drivers.stopping import StopSignals
+from claim_assess.drivers.timeline import TimelineWriter
+from claim_assess.ledger.canonical import digest
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_INPUT = PROJECT_ROOT / "data" / "sample"
+DEFAULT_INPUT = Path(__file__).resolve().parent.parent / "claim_assess" / "data" / "sample"
 SIM_MODEL = "sim-gpt"
 OPENAI_MODEL = "gpt-4o-mini"
 OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -216,7 +215,7 @@ def select_entries(dataset: Dataset, settings: RunSettings):
 
 
 def policy_book(dataset: Dataset):
-    from actors.assessor import PolicyBook
+    from claim_assess.actors.assessor import PolicyBook
 
     return PolicyBook(
         policies=dict(dataset.policies),
@@ -247,8 +246,8 @@ def _open_endpoint(settings: RunSettings, console: Console, connection):
     assessors on every node reach it (locally, and in tests, that IP is 127.0.0.1).
     """
     if settings.llm == "sim":
-        from actors.cluster import LOOPBACK
-        from llm.simulator import SimulatorConfig, start_simulator
+        from claim_assess.actors.cluster import LOOPBACK
+        from claim_assess.simulator.server import SimulatorConfig, start_simulator
 
         host = settings.sim_host or (LOOPBACK if connection.local else connection.node_ip)
         config = SimulatorConfig(rpm=settings.rpm, tpm=settings.tpm, model=settings.model)
@@ -262,10 +261,10 @@ def _open_endpoint(settings: RunSettings, console: Console, connection):
 
 
 def run(settings: RunSettings, console: Console, *, quiet: bool, resuming: bool = False) -> tuple[dict, int]:
-    from actors.assessor import LLMSettings
-    from actors.cluster import connect
-    from actors.fleet import Fleet, FleetConfig, StopRun
-    from drivers.display import plain_line, render
+    from claim_assess.actors.assessor import LLMSettings
+    from claim_assess.actors.cluster import connect
+    from claim_assess.actors.fleet import Fleet, FleetConfig, StopRun
+    from claim_assess.drivers.display import plain_line, render
 
     dataset = read_dataset(settings.input)
     entries = select_entries(dataset, settings)
@@ -397,7 +396,7 @@ def run(settings: RunSettings, console: Console, *, quiet: bool, resuming: bool 
         "summary": str(summary_path),
         "ledger": str(ledger_dir),
     }
-    from drivers.report import write_report
+    from claim_assess.drivers.report import write_report
 
     try:
         summary["files"]["report"] = str(write_report(Path(settings.workspace), settings.run_id))
@@ -415,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = settings_from(args)
         if args.dry_run:
-            from drivers.plan import dry_run, print_plan
+            from claim_assess.drivers.plan import dry_run, print_plan
 
             dataset = read_dataset(settings.input)
             plan = dry_run(dataset, select_entries(dataset, settings), settings, price_input=args.price_input,
@@ -429,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     except ClaimAssessError as exc:
         console.print(f"[red]the run could not complete:[/] {exc}", highlight=False, soft_wrap=True)
         return 1
-    from drivers.display import summary_table
+    from claim_assess.drivers.display import summary_table
 
     files = summary["files"]
     console.print(

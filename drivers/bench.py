@@ -41,7 +41,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from llm.simulator import SimulatorConfig
+from claim_assess.simulator.server import SimulatorConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = PROJECT_ROOT / "bench" / "results.json"
@@ -549,7 +549,7 @@ def _read_rows(results_path: str) -> list[dict[str, Any]]:
 
 def verify_workspace(workspace: str) -> dict[str, Any]:
     """Run drivers.verify on the workspace's ledger; its JSON report, with ``ok``."""
-    from drivers.verify import main as verify_main
+    from claim_assess.drivers.verify import main as verify_main
 
     buffer = io.StringIO()
     code = verify_main(["--workspace", workspace, "--json"], out=buffer)
@@ -574,7 +574,7 @@ class Datasets:
         self._made: dict[tuple[int, int], Path] = {}
 
     def get(self, claims: int, seed: int) -> Path:
-        from claims import synthetic
+        from claim_assess.claims import synthetic
 
         with self._lock:
             key = (claims, seed)
@@ -590,8 +590,8 @@ class Datasets:
 
 def measure(spec: RunSpec, scenario: Scenario, datasets: Datasets, workdir: Path, *, keep: bool,
             log: Callable[[str], None]) -> dict[str, Any]:
-    from claims.dataset import read_dataset
-    from llm.simulator import start_simulator
+    from claim_assess.claims.dataset import read_dataset
+    from claim_assess.simulator.server import start_simulator
 
     dataset_dir = datasets.get(spec.claims, scenario.seed)
     dataset = read_dataset(dataset_dir)
@@ -619,7 +619,7 @@ def measure(spec: RunSpec, scenario: Scenario, datasets: Datasets, workdir: Path
                     rows = _read_rows(results)
                 run["ledger"] = verify_workspace(run["workspace"])
         else:
-            from drivers.bench_baseline import run_baseline
+            from claim_assess.drivers.bench_baseline import run_baseline
 
             result = run_baseline(dataset.entries, dataset.policies, dataset.policy_errors, base_url=sim.url,
                                   api_key=SIM_KEY, model=SIM_MODEL, workers=spec.workers)

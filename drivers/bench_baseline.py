@@ -26,10 +26,10 @@ from typing import TypeVar
 import openai
 
 from claim_assess.errors import InvalidOutputError, LLMCallError, QuotaExhausted
-from claims.dataset import ClaimEntry
-from claims.models import Policy
-from claims.pipeline import assess_claim
-from claims.prompts import PromptSpec
+from claim_assess.claims.dataset import ClaimEntry
+from claim_assess.claims.models import Policy
+from claim_assess.claims.pipeline import assess_claim
+from claim_assess.claims.prompts import PromptSpec
 
 T = TypeVar("T")
 

@@ -75,9 +75,9 @@ class Chaos(threading.Thread):
 def run_soak(*, claims: int, actors: int, every_s: float, seed: int, workdir: Path) -> dict:
     import ray
 
-    from claims.synthetic import generate, write_dataset
-    from drivers import assess, verify
-    from llm.simulator import SimulatorConfig, start_simulator
+    from claim_assess.claims.synthetic import generate, write_dataset
+    from claim_assess.drivers import assess, verify
+    from claim_assess.simulator.server import SimulatorConfig, start_simulator
 
     data_dir, workspace, run_id = workdir / "data", workdir / "ws", "soak"
     data = generate(claims, seed=seed)

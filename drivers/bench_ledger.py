@@ -29,8 +29,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ledger.records import DecisionDraft
-from ledger.store import FileLedger
+from claim_assess.ledger.records import DecisionDraft
+from claim_assess.ledger.store import FileLedger
 
 BATCH_SIZES = (1, 10, 100)
 

@@ -14,7 +14,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from actors.progress import ProgressSnapshot
+from claim_assess.actors.progress import ProgressSnapshot
 
 DECISION_STYLES = {
     "APPROVE": "green",

@@ -22,8 +22,8 @@ from rich.table import Table
 from rich.text import Text
 
 from claim_assess.errors import InputError
-from claims.evaluation import Evaluation, evaluate, evaluation_to_json, read_expected, read_llm_expected
-from claims.results import RESULTS_FILE, read_results
+from claim_assess.claims.evaluation import Evaluation, evaluate, evaluation_to_json, read_expected, read_llm_expected
+from claim_assess.claims.results import RESULTS_FILE, read_results
 
 EXIT_OK, EXIT_USAGE = 0, 2
 MAX_MISMATCHES_SHOWN = 20

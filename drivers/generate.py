@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from claim_assess.errors import ClaimAssessError
-from claims import synthetic
-from drivers.cli import positive_int
+from claim_assess.claims import synthetic
+from claim_assess.drivers.cli import positive_int
 
 
 def _seed(text: str) -> int:

@@ -21,7 +21,7 @@ from dataclasses import asdict
 from decimal import Decimal
 from pathlib import Path
 
-from claims.results import ItemRow, ResultRow
+from claim_assess.claims.results import ItemRow, ResultRow
 
 JOURNAL_FILE = "outcomes.jsonl"
 _MONEY = {"payout", "claimed_total", "covered_total", "total"}

@@ -32,15 +32,15 @@ from rich.table import Table
 from rich.text import Text
 
 from claim_assess.errors import ClaimInputError, ConfigError
-from claims.coverage import match_by_rule, not_assessed
-from claims.dataset import ClaimEntry, Dataset
-from claims.decision import hard_check_decides
-from claims.models import parse_claim
-from claims.payout import compute_payout
-from claims.prompts import assessment_prompt, coverage_prompt
-from claims.reconcile import reconcile
-from claims.screening import screen
-from llm.limiter import estimate_prompt_tokens
+from claim_assess.claims.coverage import match_by_rule, not_assessed
+from claim_assess.claims.dataset import ClaimEntry, Dataset
+from claim_assess.claims.decision import hard_check_decides
+from claim_assess.claims.models import parse_claim
+from claim_assess.claims.payout import compute_payout
+from claim_assess.claims.prompts import assessment_prompt, coverage_prompt
+from claim_assess.claims.reconcile import reconcile
+from claim_assess.claims.screening import screen
+from claim_assess.llm.limiter import estimate_prompt_tokens
 
 COMPLETION_SHARE = 0.5
 DEFAULT_LATENCY_S = 2.0  # a hosted model's typical answer time for these prompts; --dry-run's assumption

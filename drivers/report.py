@@ -27,11 +27,11 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from claim_assess.errors import InputError
-from claims.decision import APPROVE, DENY, FAILED, PARTIAL, REFER
-from claims.evaluation import Evaluation
-from drivers.evaluate import RunEvaluation, evaluate_run
-from drivers.report_charts import Band, Bar, Series, bar_chart, compact, e, histogram, line_chart
-from drivers.report_data import (
+from claim_assess.claims.decision import APPROVE, DENY, FAILED, PARTIAL, REFER
+from claim_assess.claims.evaluation import Evaluation
+from claim_assess.drivers.evaluate import RunEvaluation, evaluate_run
+from claim_assess.drivers.report_charts import Band, Bar, Series, bar_chart, compact, e, histogram, line_chart
+from claim_assess.drivers.report_data import (
     REPORT_FILE,
     ReportData,
     cumulative_rate,

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from claim_assess.errors import InputError
-from claims.results import RESULTS_FILE, SUMMARY_FILE
+from claim_assess.claims.results import RESULTS_FILE, SUMMARY_FILE
 
 TIMELINE_FILE, REPORT_FILE = "timeline.jsonl", "report.html"
 CALLS_FILE, CHECKPOINTS_FILE = "llm_calls.jsonl", "checkpoints.jsonl"

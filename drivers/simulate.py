@@ -13,7 +13,7 @@ import threading
 import typing
 from collections.abc import Sequence
 
-from llm.simulator import SimulatorConfig, start_simulator
+from claim_assess.simulator.server import SimulatorConfig, start_simulator
 
 _HELP = {
     "latency_median_ms": "median latency of an answer, ms",

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from actors.progress import ProgressSnapshot
+from claim_assess.actors.progress import ProgressSnapshot
 
 
 class TimelineWriter:

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import TextIO
 
 from claim_assess.errors import LedgerError
-from ledger.prove import InclusionReport, prove_claim
-from ledger.verify import VerifyReport, verify_ledger
+from claim_assess.ledger.prove import InclusionReport, prove_claim
+from claim_assess.ledger.verify import VerifyReport, verify_ledger
 
 EXIT_OK, EXIT_INTEGRITY, EXIT_USAGE = 0, 1, 2
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from drivers import bench
-from drivers.bench import (
+from claim_assess.drivers import bench
+from claim_assess.drivers.bench import (
     Check,
     Window,
     active_span,

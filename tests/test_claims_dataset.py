@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from claim_assess.errors import DatasetError
-from claims.dataset import raw_policy, read_dataset, write_claims_parquet
+from claim_assess.claims.dataset import raw_policy, read_dataset, write_claims_parquet
 from test_claims_fixtures import claim_dict, doc, item, policy_dict
 
 
@@ -166,7 +166,7 @@ def test_byte_order_mark_and_crlf(tmp_path):
 def test_every_bad_entry_ends_failed_with_a_clear_error(tmp_path):
     import asyncio
 
-    from claims.pipeline import assess_claim
+    from claim_assess.claims.pipeline import assess_claim
 
     class NoLLM:
         async def ask(self, prompt, parse):  # pragma: no cover - must never be reached

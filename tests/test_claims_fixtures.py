@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from claims.models import Claim, Policy
+from claim_assess.claims.models import Claim, Policy
 
 POLICY: dict[str, Any] = {
     "policy_id": "P-1",

@@ -7,7 +7,7 @@ import pydantic
 import pytest
 
 from claim_assess.errors import ClaimInputError
-from claims.models import Claim, DocumentFacts, Policy, claim_input_error, normalize_name
+from claim_assess.claims.models import Claim, DocumentFacts, Policy, claim_input_error, normalize_name
 from test_claims_fixtures import claim_dict, doc, item, policy_dict
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from claims.payout import compute_payout, reimbursement_rate
+from claim_assess.claims.payout import compute_payout, reimbursement_rate
 from test_claims_fixtures import make_policy
 
 

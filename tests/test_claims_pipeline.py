@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 
 from claim_assess.errors import InvalidOutputError, LLMCallError, QuotaExhausted
-from claims.dataset import ClaimEntry
-from claims.pipeline import STAGES, assess_claim, failed
-from claims.prompts import extract_payload
+from claim_assess.claims.dataset import ClaimEntry
+from claim_assess.claims.pipeline import STAGES, assess_claim, failed
+from claim_assess.claims.prompts import extract_payload
 from test_claims_fixtures import claim_dict, item, make_policy
 
 APPROVE = {"recommendation": "APPROVE", "confidence": 0.9, "rationale": "consistent", "flags": []}

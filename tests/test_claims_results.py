@@ -7,9 +7,9 @@ from decimal import Decimal
 import pyarrow.parquet as pq
 import pytest
 
-from claims.coverage import ItemCoverage
-from claims.pipeline import Assessment, failed
-from claims.results import (
+from claim_assess.claims.coverage import ItemCoverage
+from claim_assess.claims.pipeline import Assessment, failed
+from claim_assess.claims.results import (
     LINE_ITEMS_SCHEMA,
     RESULTS_SCHEMA,
     build_summary,

@@ -6,14 +6,14 @@ from decimal import Decimal
 
 import pytest
 
-from claims import reconcile as rc
-from claims.coverage import ItemCoverage, from_llm_answer, match_by_rule, not_assessed
-from claims.decision import decide
-from claims.models import LineItem
-from claims.payout import compute_payout
-from claims.prompts import AssessmentAnswer, CoverageAnswer
-from claims.reconcile import reconcile
-from claims.screening import INJECTION_PATTERNS, Screening, find_injection, screen
+from claim_assess.claims import reconcile as rc
+from claim_assess.claims.coverage import ItemCoverage, from_llm_answer, match_by_rule, not_assessed
+from claim_assess.claims.decision import decide
+from claim_assess.claims.models import LineItem
+from claim_assess.claims.payout import compute_payout
+from claim_assess.claims.prompts import AssessmentAnswer, CoverageAnswer
+from claim_assess.claims.reconcile import reconcile
+from claim_assess.claims.screening import INJECTION_PATTERNS, Screening, find_injection, screen
 from test_claims_fixtures import doc, item, make_claim, make_policy
 
 # --- reconciliation ----------------------------------------------------------------------------------

@@ -27,9 +27,9 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from claims.results import read_results
-from claims.synthetic import generate, write_dataset
-from drivers import verify
+from claim_assess.claims.results import read_results
+from claim_assess.claims.synthetic import generate, write_dataset
+from claim_assess.drivers import verify
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent

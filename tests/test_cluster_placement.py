@@ -11,9 +11,9 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from claims.results import read_results
-from claims.synthetic import generate, write_dataset
-from drivers import verify
+from claim_assess.claims.results import read_results
+from claim_assess.claims.synthetic import generate, write_dataset
+from claim_assess.drivers import verify
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTORS = 9

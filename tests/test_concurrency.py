@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm.concurrency import AdmissionController
+from claim_assess.llm.concurrency import AdmissionController
 
 
 class FakeClock:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from claim_assess.errors import InputError
-from claims.evaluation import Expectation, evaluate, evaluation_to_json, read_expected, read_llm_expected
-from claims.results import write_results
-from drivers import evaluate as evaluate_cli
+from claim_assess.claims.evaluation import Expectation, evaluate, evaluation_to_json, read_expected, read_llm_expected
+from claim_assess.claims.results import write_results
+from claim_assess.drivers import evaluate as evaluate_cli
 from test_report import ROWS
 
 
@@ -96,7 +96,7 @@ def test_readers(tmp_path: Path) -> None:
 
 
 def test_sample_expectations_are_read() -> None:
-    sample = Path(__file__).resolve().parent.parent / "data" / "sample"
+    sample = Path(__file__).resolve().parent.parent / "claim_assess" / "data" / "sample"
     expected, model = read_expected(sample), read_llm_expected(sample)
     assert expected is not None and model is not None
     assert len(expected) == sum(1 for line in (sample / "expected.jsonl").read_text().splitlines() if line.strip())

@@ -24,11 +24,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from claim_assess.errors import CanonicalFormError, ClaimInputError, DatasetError
-from claims.dataset import read_dataset
-from claims.models import parse_claim, parse_policy
-from claims.pipeline import assess_claim
-from claims.synthetic import generate
-from ledger.canonical import digest
+from claim_assess.claims.dataset import read_dataset
+from claim_assess.claims.models import parse_claim, parse_policy
+from claim_assess.claims.pipeline import assess_claim
+from claim_assess.claims.synthetic import generate
+from claim_assess.ledger.canonical import digest
 from test_hostile_input import TaskModelAdvisor
 
 # FUZZ_EXAMPLES=5000 for a longer hunt; the default keeps the suite quick.
@@ -314,7 +314,7 @@ def test_reader_regressions_found_by_fuzzing(tmp_path, text, fragment):
 
 
 def test_model_regressions_found_by_fuzzing():
-    from claims.models import short_repr
+    from claim_assess.claims.models import short_repr
 
     assert short_repr(10**5000).startswith("an integer of")  # repr() of it raises ValueError
     for over, fragment in [({"odometer_km": 2**60}, "odometer_km: integer larger than"),

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from claims import synthetic
-from claims.dataset import read_dataset
-from claims.models import Claim, Policy, normalize_name
-from claims.pipeline import assess_claim
-from claims.prompts import ASSESSMENT_SCHEMA_NAME, extract_payload
-from claims.screening import find_injection
-from drivers import generate as cli
-from llm import sim_tasks
+from claim_assess.claims import synthetic
+from claim_assess.claims.dataset import read_dataset
+from claim_assess.claims.models import Claim, Policy, normalize_name
+from claim_assess.claims.pipeline import assess_claim
+from claim_assess.claims.prompts import ASSESSMENT_SCHEMA_NAME, extract_payload
+from claim_assess.claims.screening import find_injection
+from claim_assess.drivers import generate as cli
+from claim_assess.simulator import tasks as sim_tasks
 
 DECISION_TABLE_REASONS = {
     "POLICY_INACTIVE", "MILEAGE_EXCEEDED", "NOT_COVERED", "RECONCILIATION_FAILED", "COVERAGE_REVIEW",
@@ -363,7 +363,7 @@ def test_generate_rejects_fewer_than_one_claim():
 
 # --- the committed sample ----------------------------------------------------------------------------
 
-SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+SAMPLE = Path(__file__).resolve().parent.parent / "claim_assess" / "data" / "sample"
 
 
 def test_committed_sample_is_what_its_readme_command_makes(tmp_path):

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from claims.dataset import read_dataset
-from claims.pipeline import assess_claim
-from claims.prompts import extract_payload
-from claims.synthetic import generate, policies
+from claim_assess.claims.dataset import read_dataset
+from claim_assess.claims.pipeline import assess_claim
+from claim_assess.claims.prompts import extract_payload
+from claim_assess.claims.synthetic import generate, policies
 
 TEN_MB = 10 * 1024 * 1024
 BAD_POLICY_ID = "POL-BROKEN-1"
@@ -41,7 +41,7 @@ class TaskModelAdvisor:
         self.calls = 0
 
     async def ask(self, prompt, parse):
-        from llm.sim_tasks import answer
+        from claim_assess.simulator.tasks import answer
 
         self.calls += 1
         _, reply = answer(prompt.schema_name, extract_payload(prompt.messages))
@@ -221,11 +221,11 @@ def test_every_good_claim_is_assessed(hostile_results):
 
 def test_odd_but_valid_unicode_reaches_the_prompt_fenced_and_ascii(hostile_results):
     lines, dataset, results, _ = hostile_results
-    from claims.models import parse_claim
-    from claims.prompts import assessment_prompt
-    from claims.reconcile import reconcile
-    from claims.screening import screen
-    from claims.payout import compute_payout
+    from claim_assess.claims.models import parse_claim
+    from claim_assess.claims.prompts import assessment_prompt
+    from claim_assess.claims.reconcile import reconcile
+    from claim_assess.claims.screening import screen
+    from claim_assess.claims.payout import compute_payout
 
     entry = next(e for e in dataset.entries if e.claim_id == "ODD-UNICODE-1")
     claim = parse_claim(entry.raw)
@@ -276,8 +276,8 @@ def _tree(root: Path) -> set[str]:
 
 @pytest.mark.ray
 def test_the_driver_completes_a_hostile_dataset(ray_session, tmp_path, monkeypatch, capsys):
-    from claims.results import read_results
-    from drivers import assess, verify
+    from claim_assess.claims.results import read_results
+    from claim_assess.drivers import assess, verify
 
     sandbox = tmp_path / "a" / "b" / "c"  # deep enough that ../../ from any run folder stays inside tmp_path
     data, workspace, cwd = sandbox / "data", sandbox / "ws", sandbox / "cwd"

@@ -12,12 +12,12 @@ from decimal import Decimal
 
 import pytest
 
-from claims.dataset import read_dataset
-from claims.payout import compute_payout
-from claims.results import read_results
-from claims.synthetic import generate, write_dataset
-from drivers import assess, verify
-from ledger.canonical import parse_canonical
+from claim_assess.claims.dataset import read_dataset
+from claim_assess.claims.payout import compute_payout
+from claim_assess.claims.results import read_results
+from claim_assess.claims.synthetic import generate, write_dataset
+from claim_assess.drivers import assess, verify
+from claim_assess.ledger.canonical import parse_canonical
 
 pytestmark = pytest.mark.ray
 
@@ -145,7 +145,7 @@ def test_unknown_claim_id_is_named(capsys, tmp_path):
 
 def test_more_assessors_than_the_cluster_can_ever_start_is_named_before_any_actor(ray_session, capsys, tmp_path):
     # The shared Ray has 2 CPUs; each assessor reserves ASSESSOR_CPUS of one.
-    from actors.fleet import ASSESSOR_CPUS
+    from claim_assess.actors.fleet import ASSESSOR_CPUS
 
     too_many = int(2 / ASSESSOR_CPUS) + 1
     code = assess.main(["--actors", str(too_many), "--workspace", str(tmp_path), "--run-id", "too-many",

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from claim_assess.errors import CanonicalFormError, InvalidRecordError, LedgerCorruptError, LedgerError
-from ledger.canonical import (
+from claim_assess.ledger.canonical import (
     canonical_bytes,
     digest,
     hash_and_line,
@@ -23,7 +23,7 @@ from ledger.canonical import (
     parse_sealed,
     sha256_hex,
 )
-from ledger.records import (
+from claim_assess.ledger.records import (
     DecisionDraft,
     DecisionRecord,
     decision_id,

@@ -11,14 +11,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives import serialization
 
-from actors.ledger_actor import LedgerActor
+from claim_assess.actors.ledger_actor import LedgerActor
 from claim_assess.errors import LedgerCorruptError, LedgerError, LedgerWriteError
-from ledger.canonical import canonical_bytes, parse_canonical
-from ledger.checkpoints import CheckpointInfo, read_checkpoint
-from ledger.keys import key_id_of, load_public_key
-from ledger.merkle import leaf_hash, root_of
-from ledger.store import FileLedger
-from ledger.verify import verify_ledger
+from claim_assess.ledger.canonical import canonical_bytes, parse_canonical
+from claim_assess.ledger.checkpoints import CheckpointInfo, read_checkpoint
+from claim_assess.ledger.keys import key_id_of, load_public_key
+from claim_assess.ledger.merkle import leaf_hash, root_of
+from claim_assess.ledger.store import FileLedger
+from claim_assess.ledger.verify import verify_ledger
 from test_ledger_store import FakeClock, call, draft
 
 

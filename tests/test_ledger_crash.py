@@ -21,16 +21,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ledger.store import FileLedger
-from ledger.verify import verify_ledger
+from claim_assess.ledger.store import FileLedger
+from claim_assess.ledger.verify import verify_ledger
 
 CYCLES = int(os.environ.get("LEDGER_SOAK", "0")) or 200
 CYCLES_PER_LEDGER = 12  # a fresh ledger now and then keeps the per-cycle checks cheap
 
 ZYGOTE = r"""
 import os, random, sys
-from ledger.records import DecisionDraft
-from ledger.store import FileLedger
+from claim_assess.ledger.records import DecisionDraft
+from claim_assess.ledger.store import FileLedger
 
 def writer(directory, seed):
     rng = random.Random(seed)

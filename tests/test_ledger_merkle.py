@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.merkle import (
+from claim_assess.ledger.merkle import (
     EMPTY_ROOT,
     MerkleFrontier,
     RangeHasher,

@@ -18,11 +18,11 @@ from claim_assess.errors import (
     LedgerLockedError,
     LedgerWriteError,
 )
-from ledger.canonical import parse_canonical
-from ledger.merkle import leaf_hash, root_of
-from ledger.records import DecisionDraft, genesis_hash
-from ledger.store import FileLedger, Ledger, MemoryLedger
-from ledger.verify import verify_ledger
+from claim_assess.ledger.canonical import parse_canonical
+from claim_assess.ledger.merkle import leaf_hash, root_of
+from claim_assess.ledger.records import DecisionDraft, genesis_hash
+from claim_assess.ledger.store import FileLedger, Ledger, MemoryLedger
+from claim_assess.ledger.verify import verify_ledger
 
 
 class FakeClock:
@@ -275,7 +275,7 @@ def test_second_writer_is_refused_with_pid(tmp_path):
         with pytest.raises(LedgerLockedError, match=rf"{tmp_path}.*pid {os.getpid()}"):
             FileLedger.open(tmp_path)
         code = (
-            "import sys\nfrom ledger.store import FileLedger\nfrom claim_assess.errors import LedgerLockedError\n"
+            "import sys\nfrom claim_assess.ledger.store import FileLedger\nfrom claim_assess.errors import LedgerLockedError\n"
             f"try:\n    FileLedger.open({str(tmp_path)!r})\nexcept LedgerLockedError as e:\n    print(e); sys.exit(3)\n"
         )
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

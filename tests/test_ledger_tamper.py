@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from drivers.verify import main
-from ledger.canonical import canonical_bytes, parse_canonical
-from ledger.checkpoints import make_checkpoint
-from ledger.keys import SigningKey, key_id_of, public_pem
-from ledger.merkle import MerkleFrontier, inclusion_proof, leaf_hash, verify_inclusion
-from ledger.records import DecisionDraft, record_hash_of
-from ledger.store import FileLedger
-from ledger.verify import verify_ledger
+from claim_assess.drivers.verify import main
+from claim_assess.ledger.canonical import canonical_bytes, parse_canonical
+from claim_assess.ledger.checkpoints import make_checkpoint
+from claim_assess.ledger.keys import SigningKey, key_id_of, public_pem
+from claim_assess.ledger.merkle import MerkleFrontier, inclusion_proof, leaf_hash, verify_inclusion
+from claim_assess.ledger.records import DecisionDraft, record_hash_of
+from claim_assess.ledger.store import FileLedger
+from claim_assess.ledger.verify import verify_ledger
 
 N = 10
 
@@ -381,7 +381,7 @@ def _tamper_mixed(ws: Path) -> None:
 
 @pytest.mark.parametrize("tamper", [None, _tamper_mixed])
 def test_parallel_chunked_verify_equals_the_serial_one(ws, monkeypatch, tamper):
-    import ledger.verify as verify_module
+    import claim_assess.ledger.verify as verify_module
 
     if tamper is not None:
         tamper(ws)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from drivers.verify import main
-from ledger.canonical import canonical_bytes, parse_canonical
-from ledger.records import DecisionDraft, record_hash_of
-from ledger.store import FileLedger
-from ledger.verify import verify_ledger
+from claim_assess.drivers.verify import main
+from claim_assess.ledger.canonical import canonical_bytes, parse_canonical
+from claim_assess.ledger.records import DecisionDraft, record_hash_of
+from claim_assess.ledger.store import FileLedger
+from claim_assess.ledger.verify import verify_ledger
 
 
 def draft(claim_id: str) -> DecisionDraft:

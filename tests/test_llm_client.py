@@ -18,7 +18,7 @@ from claim_assess.errors import (
     LLMCallError,
     QuotaExhausted,
 )
-from claims.prompts import (
+from claim_assess.claims.prompts import (
     ASSESSMENT_SCHEMA,
     COVERAGE_SCHEMA,
     PromptSpec,
@@ -26,12 +26,12 @@ from claims.prompts import (
     parse_assessment_answer,
     parse_coverage_answer,
 )
-from llm.advisor import ClaimAdvisor
-from llm.attempts import AttemptRecord
-from llm.client import LLMClient, LLMStats
-from llm.limiter import AttemptOutcome, Permit, estimate_prompt_tokens
-from llm.retry import RetryPolicy
-from llm.simulator import SimulatorConfig, start_simulator
+from claim_assess.llm.advisor import ClaimAdvisor
+from claim_assess.llm.attempts import AttemptRecord
+from claim_assess.llm.client import LLMClient, LLMStats
+from claim_assess.llm.limiter import AttemptOutcome, Permit, estimate_prompt_tokens
+from claim_assess.llm.retry import RetryPolicy
+from claim_assess.simulator.server import SimulatorConfig, start_simulator
 
 API_KEY = "sk-test-LEAKCHECK-7f3a9c2e51"
 FAST = RetryPolicy(max_attempts=6, base_delay=0.01, max_delay=0.05, deadline_s=60.0, invalid_output_attempts=3)

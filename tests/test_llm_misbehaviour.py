@@ -21,15 +21,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from claim_assess.errors import InvalidOutputError
-from claims.dataset import ClaimEntry
-from claims.pipeline import Assessment, assess_claim
-from claims.prompts import extract_payload, parse_assessment_answer, parse_coverage_answer
-from llm.advisor import ClaimAdvisor
-from llm.client import LLMClient
-from llm.limiter import NoLimit
-from llm.retry import RetryPolicy
-from llm.sim_tasks import answer
-from llm.simulator import SimulatorConfig, start_simulator
+from claim_assess.claims.dataset import ClaimEntry
+from claim_assess.claims.pipeline import Assessment, assess_claim
+from claim_assess.claims.prompts import extract_payload, parse_assessment_answer, parse_coverage_answer
+from claim_assess.llm.advisor import ClaimAdvisor
+from claim_assess.llm.client import LLMClient
+from claim_assess.llm.limiter import NoLimit
+from claim_assess.llm.retry import RetryPolicy
+from claim_assess.simulator.tasks import answer
+from claim_assess.simulator.server import SimulatorConfig, start_simulator
 from test_claims_fixtures import claim_dict, doc, item, make_policy
 
 POLICY = RetryPolicy(max_attempts=6, base_delay=0.01, max_delay=0.05, deadline_s=60.0, invalid_output_attempts=3)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 
-from claims import synthetic
-from claims.dataset import read_dataset
-from claims.pipeline import assess_claim
-from llm.advisor import ClaimAdvisor
-from llm.client import LLMClient
-from llm.limiter import NoLimit
-from llm.simulator import SimulatorConfig, start_simulator
+from claim_assess.claims import synthetic
+from claim_assess.claims.dataset import read_dataset
+from claim_assess.claims.pipeline import assess_claim
+from claim_assess.llm.advisor import ClaimAdvisor
+from claim_assess.llm.client import LLMClient
+from claim_assess.llm.limiter import NoLimit
+from claim_assess.simulator.server import SimulatorConfig, start_simulator
 
 
 def test_generated_claims_reach_their_predicted_outcomes_through_the_simulator(tmp_path):

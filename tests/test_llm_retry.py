@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llm.retry import ErrorKind, RetryPolicy, classify, parse_duration, retry_hint
+from claim_assess.llm.retry import ErrorKind, RetryPolicy, classify, parse_duration, retry_hint
 
 
 def openai_429(message: str, type_: str | None, code: str | None) -> str:

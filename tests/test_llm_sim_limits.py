@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from llm.retry import parse_duration
-from llm.sim_limits import RateLimits, TokenBucket, format_duration
+from claim_assess.llm.retry import parse_duration
+from claim_assess.simulator.limits import RateLimits, TokenBucket, format_duration
 
 
 class FakeClock:

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from claims.prompts import ASSESSMENT_SCHEMA, COVERAGE_SCHEMA, parse_assessment_answer, parse_coverage_answer
-from llm.sim_tasks import answer, answer_assessment, answer_coverage, break_schema, conform, names, perturb
+from claim_assess.claims.prompts import ASSESSMENT_SCHEMA, COVERAGE_SCHEMA, parse_assessment_answer, parse_coverage_answer
+from claim_assess.simulator.tasks import answer, answer_assessment, answer_coverage, break_schema, conform, names, perturb
 from claim_assess.errors import InvalidOutputError
 
 POLICY = {

@@ -12,12 +12,12 @@ import urllib.request
 import pytest
 
 from claim_assess.errors import ClaimAssessError
-from claims.prompts import COVERAGE_SCHEMA, PromptSpec, fence, parse_coverage_answer
-from drivers.simulate import build_parser, config_from_args
-from llm.client import LLMClient
-from llm.limiter import AttemptOutcome, Permit, estimate_prompt_tokens
-from llm.retry import ErrorKind, RetryPolicy, classify, parse_duration, retry_hint
-from llm.simulator import SimulatedModel, SimulatorConfig, start_simulator
+from claim_assess.claims.prompts import COVERAGE_SCHEMA, PromptSpec, fence, parse_coverage_answer
+from claim_assess.drivers.simulate import build_parser, config_from_args
+from claim_assess.llm.client import LLMClient
+from claim_assess.llm.limiter import AttemptOutcome, Permit, estimate_prompt_tokens
+from claim_assess.llm.retry import ErrorKind, RetryPolicy, classify, parse_duration, retry_hint
+from claim_assess.simulator.server import SimulatedModel, SimulatorConfig, start_simulator
 
 ONE_SHOT = RetryPolicy(max_attempts=1)
 

@@ -9,9 +9,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from claims.synthetic import generate, write_dataset
-from drivers import verify
-from ledger.canonical import parse_canonical
+from claim_assess.claims.synthetic import generate, write_dataset
+from claim_assess.drivers import verify
+from claim_assess.ledger.canonical import parse_canonical
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,11 +14,11 @@ import pytest
 from rich.console import Console
 
 from claim_assess.errors import ConfigError
-from claims.dataset import read_dataset
-from claims.prompts import ASSESSMENT_MAX_TOKENS, COVERAGE_MAX_TOKENS
-from drivers.plan import load_pricing, plan_run, plan_to_json, render_plan, resolve_prices
+from claim_assess.claims.dataset import read_dataset
+from claim_assess.claims.prompts import ASSESSMENT_MAX_TOKENS, COVERAGE_MAX_TOKENS
+from claim_assess.drivers.plan import load_pricing, plan_run, plan_to_json, render_plan, resolve_prices
 
-SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+SAMPLE = Path(__file__).resolve().parent.parent / "claim_assess" / "data" / "sample"
 
 
 def _jsonl(path: Path) -> list[dict]:
@@ -154,7 +154,7 @@ def test_pricing_file(tmp_path: Path) -> None:
 def test_dry_run_takes_a_runs_settings(capsys: pytest.CaptureFixture) -> None:
     from types import SimpleNamespace
 
-    from drivers.plan import dry_run, print_plan
+    from claim_assess.drivers.plan import dry_run, print_plan
 
     dataset = read_dataset(SAMPLE)
     settings = SimpleNamespace(model="gpt-x", rpm=None, tpm=500, actors=2, claims_per_actor=4)

@@ -6,8 +6,8 @@ import io
 
 from rich.console import Console
 
-from actors.progress import AttemptTick, FinishedClaim, ProgressActor, ProgressBatch
-from drivers.display import plain_line, render, summary_table
+from claim_assess.actors.progress import AttemptTick, FinishedClaim, ProgressActor, ProgressBatch
+from claim_assess.drivers.display import plain_line, render, summary_table
 
 
 class FakeClock:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from claims.results import read_results
-from claims.synthetic import generate, write_dataset
-from drivers import assess
-from llm.simulator import SimulatorConfig, start_simulator
+from claim_assess.claims.results import read_results
+from claim_assess.claims.synthetic import generate, write_dataset
+from claim_assess.drivers import assess
+from claim_assess.simulator.server import SimulatorConfig, start_simulator
 
 pytestmark = pytest.mark.ray
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from claim_assess.errors import QuotaExhausted
-from llm.limiter import AttemptOutcome
-from llm.ratelimit import RateLimiter, TokenBucket
+from claim_assess.llm.limiter import AttemptOutcome
+from claim_assess.llm.ratelimit import RateLimiter, TokenBucket
 
 
 class FakeClock:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from actors.rate_limiter import UNLIMITED_RECHECK_S, RemoteLimiter
-from llm.limiter import AttemptOutcome
-from llm.ratelimit import RateLimiter
+from claim_assess.actors.rate_limiter import UNLIMITED_RECHECK_S, RemoteLimiter
+from claim_assess.llm.limiter import AttemptOutcome
+from claim_assess.llm.ratelimit import RateLimiter
 
 
 class FakeClock:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from claims.results import ItemRow, ResultRow, write_results, write_summary
-from drivers import report as report_module
-from drivers.report import CHART_IDS, safe_settings, write_report
-from drivers.report_data import cumulative_rate, last_json_line, percentile, rate_series, read_attempts
+from claim_assess.claims.results import ItemRow, ResultRow, write_results, write_summary
+from claim_assess.drivers import report as report_module
+from claim_assess.drivers.report import CHART_IDS, safe_settings, write_report
+from claim_assess.drivers.report_data import cumulative_rate, last_json_line, percentile, rate_series, read_attempts
 
 T0 = dt.datetime(2026, 11, 29, 10, 0, 0, tzinfo=dt.UTC)
 HOSTILE = '<script>alert("x")</script><img src=http://evil.example/p.png>'
@@ -236,7 +236,7 @@ def test_rates_per_minute() -> None:
 
 
 def test_a_resumed_runs_timeline_is_put_on_one_clock(tmp_path: Path) -> None:
-    from drivers.report_data import load_report_data
+    from claim_assess.drivers.report_data import load_report_data
 
     root = make_workspace(tmp_path)
     second = [{**sample, "t": sample["t"], "at": iso(sample["t"] + 100), "requests": sample["requests"] // 2}
@@ -259,7 +259,7 @@ def test_a_bare_run_still_gets_a_report(tmp_path: Path) -> None:
 
 
 def test_long_series_are_thinned_but_keep_their_ends() -> None:
-    from drivers.report_charts import MAX_POINTS, Series, line_chart, thin
+    from claim_assess.drivers.report_charts import MAX_POINTS, Series, line_chart, thin
 
     points = [(float(t), float(t % 7)) for t in range(10_001)]
     thinned = thin(points)

@@ -20,7 +20,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from drivers.report import CHART_IDS, write_report
+from claim_assess.drivers.report import CHART_IDS, write_report
 from test_report import make_workspace
 
 DEADLINE_S = 15.0

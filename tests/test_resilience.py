@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from claims.results import read_results
-from claims.synthetic import generate, write_dataset
-from drivers import assess, verify
-from drivers.journal import JOURNAL_FILE
-from ledger.canonical import parse_canonical
+from claim_assess.claims.results import read_results
+from claim_assess.claims.synthetic import generate, write_dataset
+from claim_assess.drivers import assess, verify
+from claim_assess.drivers.journal import JOURNAL_FILE
+from claim_assess.ledger.canonical import parse_canonical
 
 ROOT = Path(__file__).resolve().parent.parent
 DEADLINE_S = 120

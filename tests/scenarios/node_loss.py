@@ -17,8 +17,8 @@ from pathlib import Path
 import ray
 from three_nodes import start_three_nodes  # a sibling module: this file runs as a script
 
-from drivers import assess
-from drivers.journal import JOURNAL_FILE
+from claim_assess.drivers import assess
+from claim_assess.drivers.journal import JOURNAL_FILE
 
 
 def journaled(run_dir: Path) -> int:

@@ -16,7 +16,7 @@ import time
 import ray
 from three_nodes import start_three_nodes  # a sibling module: this file runs as a script
 
-from drivers import assess
+from claim_assess.drivers import assess
 
 
 def find_actors(names: list[str], namespace: str, deadline: float) -> dict:

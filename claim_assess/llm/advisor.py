@@ -1,0 +1,58 @@
+"""The claims pipeline's ``Advisor`` for one claim: asks the model and keeps that claim's attempts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from claim_assess.llm.attempts import AttemptRecord
+from claim_assess.llm.client import LLMClient, PromptLike
+
+T = TypeVar("T")
+
+
+class ClaimAdvisor:
+    """Asks through a shared ``LLMClient`` on behalf of one claim.
+
+    Coverage calls of a claim run concurrently, so attempts are appended as they finish; the
+    order is that of completion, which is the order the ledger needs (each record exists before
+    the decision that cites it).
+    """
+
+    def __init__(
+        self,
+        client: LLMClient,
+        *,
+        run_id: str,
+        claim_id: str,
+        on_attempt: Callable[[AttemptRecord], None] | None = None,
+    ) -> None:
+        self._client = client
+        self.run_id = run_id
+        self.claim_id = claim_id
+        self._on_attempt = on_attempt  # e.g. live progress: told of each attempt as it ends
+        self._attempts: list[AttemptRecord] = []
+
+    async def ask(self, prompt: PromptLike, parse: Callable[[str], T]) -> T:
+        return await self._client.ask(prompt, parse, run_id=self.run_id, claim_id=self.claim_id, record=self._record)
+
+    def _record(self, attempt: AttemptRecord) -> None:
+        self._attempts.append(attempt)
+        if self._on_attempt is not None:
+            self._on_attempt(attempt)
+
+    @property
+    def attempts(self) -> tuple[AttemptRecord, ...]:
+        return tuple(self._attempts)
+
+    @property
+    def requests(self) -> int:
+        return len(self._attempts)
+
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(a.prompt_tokens or 0 for a in self._attempts)
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(a.completion_tokens or 0 for a in self._attempts)

@@ -1,0 +1,349 @@
+"""The one place HTTP attempts to the model happen.
+
+``LLMClient.ask`` runs one logical call (one prompt) as a sequence of attempts. Before every
+attempt it asks the shared limiter for budget, after it releases the permit with what it saw
+(also on failure and cancellation), records the attempt, and then lets the pure policy in
+``llm.retry`` decide whether and when to try again. The openai client's own retries are off, so
+every retry is visible here: budgeted, logged and counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+import openai
+from openai.types.chat import ChatCompletion
+
+from claim_assess.errors import (
+    DeadlineExceeded,
+    InvalidOutputError,
+    LLMCallError,
+    QuotaExhausted,
+)
+from claim_assess.llm.attempts import AttemptRecord, new_call_id, public_endpoint, rfc3339, utc_now
+from claim_assess.llm.limiter import AttemptOutcome, Limiter, estimate_prompt_tokens
+from claim_assess.llm.retry import ErrorKind, RetryPolicy, classify, retry_hint
+
+T = TypeVar("T")
+
+
+class PromptLike(Protocol):
+    """What the client needs of ``claims.prompts.PromptSpec``."""
+
+    purpose: str
+    item_id: str | None
+    schema_name: str
+    messages: Any
+    max_completion_tokens: int
+
+    def response_format(self) -> dict: ...
+
+
+@dataclass(frozen=True)
+class LLMStats:
+    """A snapshot of what one client has done since it was made."""
+
+    requests: int = 0  # HTTP attempts
+    successes: int = 0  # attempts whose answer was accepted
+    rate_limited_requests: int = 0  # 429s of type "requests"
+    rate_limited_tokens: int = 0  # 429s of type "tokens"
+    quota_errors: int = 0
+    transient_errors: int = 0  # 5xx, timeouts, dropped connections
+    invalid_outputs: int = 0
+    retries: int = 0  # attempts after the first of a call
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    failures: int = 0  # calls that ended in an exception
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """The result of one HTTP attempt, before the policy looks at it."""
+
+    value: Any = None
+    ok: bool = False
+    kind: ErrorKind | None = None
+    status: int | str = 0
+    error: str | None = None
+    hint_s: float | None = None
+
+
+class LLMClient:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        model: str,
+        limiter: Limiter,
+        policy: RetryPolicy = RetryPolicy(),
+        timeout_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = utc_now,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.model = model
+        self.endpoint = public_endpoint(base_url)
+        self._limiter = limiter
+        self._policy = policy
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._sleep = sleep
+        self._rng = rng if rng is not None else random.Random()
+        # Kept only to scrub it from anything a server echoes back (defence in depth: records and
+        # limiter outcomes must never carry the key, even if a gateway reflects it in an error).
+        self._secret = api_key if len(api_key) >= 16 else None  # real keys are long; toy keys could collide
+        self._openai = openai.AsyncOpenAI(
+            base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout_s
+        )
+        self._counts: dict[str, int] = {name: 0 for name in LLMStats.__dataclass_fields__}
+
+    def __repr__(self) -> str:  # never shows the key
+        return f"LLMClient(endpoint={self.endpoint!r}, model={self.model!r})"
+
+    def stats(self) -> LLMStats:
+        return LLMStats(**self._counts)
+
+    async def close(self) -> None:
+        await self._openai.close()
+
+    async def __aenter__(self) -> "LLMClient":
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def ask(
+        self,
+        prompt: PromptLike,
+        parse: Callable[[str], T],
+        *,
+        run_id: str,
+        claim_id: str,
+        record: Callable[[AttemptRecord], None],
+    ) -> T:
+        """The parsed answer to ``prompt``, after as many attempts as the policy allows.
+
+        Raises QuotaExhausted (insufficient_quota, at once), LLMCallError (fatal status at once,
+        or retries used up), InvalidOutputError (answers kept breaking the schema) or
+        DeadlineExceeded (the call's deadline passed).
+        """
+        policy = self._policy
+        reserve = estimate_prompt_tokens(prompt.messages) + prompt.max_completion_tokens
+        started = self._clock()
+        attempt = invalid = 0
+        try:
+            while True:
+                attempt += 1
+                if attempt > 1:
+                    self._counts["retries"] += 1
+                result = await self._attempt(prompt, parse, attempt, reserve, run_id, claim_id, record)
+                if result.ok:
+                    return result.value
+                kind = result.kind
+                assert kind is not None
+                elapsed = self._clock() - started
+                why = (
+                    f"{prompt.purpose} call for claim {claim_id}: last status {result.status}"
+                    f" ({result.error}), {attempt} attempt(s), {elapsed:.1f}s elapsed"
+                )
+                if kind is ErrorKind.QUOTA:
+                    raise QuotaExhausted(f"insufficient_quota: the account is out of credit; {why}")
+                if kind is ErrorKind.FATAL:
+                    raise LLMCallError(f"not retryable: {why}", result.status)
+                if kind is ErrorKind.INVALID_OUTPUT:
+                    invalid += 1
+                    if invalid >= policy.invalid_output_attempts:
+                        raise InvalidOutputError(f"answer broke the schema {invalid} time(s): {why}")
+                delay = policy.next_delay(attempt, kind, result.hint_s, elapsed, self._rng)
+                if delay is None:
+                    if attempt < policy.max_attempts:
+                        raise DeadlineExceeded(f"deadline of {policy.deadline_s}s would pass: {why}")
+                    if kind is ErrorKind.INVALID_OUTPUT:
+                        raise InvalidOutputError(f"attempts used up on invalid answers: {why}")
+                    raise LLMCallError(f"gave up after {attempt} attempts: {why}", result.status)
+                if delay > 0:
+                    await self._sleep(delay)
+        except BaseException:
+            self._counts["failures"] += 1
+            raise
+
+    async def _attempt(
+        self,
+        prompt: PromptLike,
+        parse: Callable[[str], T],
+        attempt: int,
+        reserve: int,
+        run_id: str,
+        claim_id: str,
+        record: Callable[[AttemptRecord], None],
+    ) -> _Attempt:
+        messages = [dict(m) for m in prompt.messages]
+        response_format = prompt.response_format()
+        request = {
+            "messages": messages,
+            "response_format": response_format,
+            "max_completion_tokens": prompt.max_completion_tokens,
+            "temperature": 0,
+        }
+        permit = await self._limiter.acquire(reserve)
+        self._counts["requests"] += 1
+        wall_start, t0 = self._wall_clock(), self._clock()
+        status: int | str = "connection_error"
+        headers: Mapping[str, str] = {}
+        error_body: str | None = None
+        content: str | None = None
+        prompt_tokens = completion_tokens = None
+        result = _Attempt(status=status, kind=ErrorKind.TRANSIENT)
+        try:
+            try:
+                raw = await self._openai.chat.completions.with_raw_response.create(
+                    model=self.model,
+                    messages=messages,
+                    response_format=response_format,
+                    max_completion_tokens=prompt.max_completion_tokens,
+                    temperature=0,
+                )
+                status = raw.status_code
+                headers = {k.lower(): v for k, v in raw.headers.items()}
+                completion = raw.parse()
+                if not isinstance(completion, ChatCompletion):  # e.g. an HTML page from a proxy
+                    raise ValueError(f"got {type(completion).__name__}, not a chat completion")
+            except openai.APITimeoutError as exc:
+                status = "timeout"
+                result = _Attempt(status=status, kind=ErrorKind.TRANSIENT, error=f"timeout: {exc}")
+            except openai.APIConnectionError as exc:
+                status = "connection_error"
+                result = _Attempt(status=status, kind=ErrorKind.TRANSIENT, error=f"connection error: {exc}")
+            except openai.APIStatusError as exc:
+                status = exc.status_code
+                headers = {k.lower(): v for k, v in exc.response.headers.items()}
+                error_body = self._redact(_response_text(exc.response))
+                kind = classify(status, error_body)
+                result = _Attempt(
+                    status=status,
+                    kind=kind,
+                    error=f"HTTP {status}: {_short(error_body)}",
+                    hint_s=retry_hint(headers, error_body),
+                )
+                self._count_error(kind)
+            except (openai.APIResponseValidationError, ValueError) as exc:  # a 2xx body that is not a completion
+                status = getattr(exc, "status_code", status)
+                result = _Attempt(status=status, kind=ErrorKind.INVALID_OUTPUT,
+                                  error=f"invalid output: response body is not a completion: {_short(str(exc))}")
+                self._counts["invalid_outputs"] += 1
+            else:
+                usage = completion.usage
+                if usage is not None:
+                    prompt_tokens, completion_tokens = usage.prompt_tokens, usage.completion_tokens
+                    self._counts["prompt_tokens"] += prompt_tokens or 0
+                    self._counts["completion_tokens"] += completion_tokens or 0
+                result = self._judge(completion, parse, status)
+                content = result.value if not result.ok else _content_of(completion)
+                if not result.ok:
+                    result = _Attempt(status=status, kind=result.kind, error=result.error)
+                    self._counts["invalid_outputs"] += 1
+                else:
+                    self._counts["successes"] += 1
+            if isinstance(status, str):
+                self._counts["transient_errors"] += 1
+        except BaseException as exc:  # cancelled, or a bug in parse: the attempt still gets its record
+            result = _Attempt(status=status, kind=ErrorKind.TRANSIENT,
+                              error=f"attempt abandoned: {type(exc).__name__}")
+            raise
+        finally:
+            latency_ms = max(0, round((self._clock() - t0) * 1000))
+            outcome = AttemptOutcome(
+                status=status,
+                headers=headers,
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                error_body=error_body,
+                max_completion_tokens=prompt.max_completion_tokens,
+            )
+            # Shielded so the budget goes back even if the claim is being cancelled.
+            await asyncio.shield(self._limiter.release(permit, outcome))
+            record(
+                AttemptRecord(
+                    call_id=new_call_id(),
+                    run_id=run_id,
+                    claim_id=claim_id,
+                    purpose=prompt.purpose,
+                    item_id=prompt.item_id,
+                    attempt=attempt,
+                    model=self.model,
+                    endpoint=self.endpoint,
+                    request=request,
+                    response=self._redact(content),
+                    status=status,
+                    error=self._redact(result.error) if not result.ok else None,
+                    prompt_tokens=prompt_tokens,
+                    completion_tokens=completion_tokens,
+                    latency_ms=latency_ms,
+                    started_at=rfc3339(wall_start),
+                    finished_at=rfc3339(self._wall_clock()),
+                )
+            )
+        return result
+
+    def _redact(self, text: str | None) -> str | None:
+        if text is None or self._secret is None:
+            return text
+        return text.replace(self._secret, "[redacted]")
+
+    @staticmethod
+    def _judge(completion: Any, parse: Callable[[str], T], status: int) -> _Attempt:
+        """Accept the answer, or say why it is invalid output. On failure ``value`` is the raw content."""
+        choice = completion.choices[0] if completion.choices else None
+        message = choice.message if choice is not None else None
+        content = message.content if message is not None else None
+        if message is not None and getattr(message, "refusal", None):
+            return _Attempt(value=content, kind=ErrorKind.INVALID_OUTPUT, status=status,
+                            error=f"invalid output: model refused: {_short(message.refusal)}")
+        if choice is not None and choice.finish_reason == "length":
+            return _Attempt(value=content, kind=ErrorKind.INVALID_OUTPUT, status=status,
+                            error="invalid output: answer cut off at max_completion_tokens")
+        if not content:
+            return _Attempt(value=content, kind=ErrorKind.INVALID_OUTPUT, status=status,
+                            error="invalid output: empty content")
+        try:
+            value = parse(content)
+        except InvalidOutputError as exc:
+            return _Attempt(value=content, kind=ErrorKind.INVALID_OUTPUT, status=status,
+                            error=f"invalid output: {_short(str(exc))}")
+        return _Attempt(value=value, ok=True, status=status)
+
+    def _count_error(self, kind: ErrorKind) -> None:
+        key = {
+            ErrorKind.RATE_LIMIT_REQUESTS: "rate_limited_requests",
+            ErrorKind.RATE_LIMIT_TOKENS: "rate_limited_tokens",
+            ErrorKind.QUOTA: "quota_errors",
+            ErrorKind.TRANSIENT: "transient_errors",
+            ErrorKind.INVALID_OUTPUT: "invalid_outputs",
+        }.get(kind)
+        if key:
+            self._counts[key] += 1
+
+
+def _content_of(completion: Any) -> str | None:
+    choice = completion.choices[0] if completion.choices else None
+    return choice.message.content if choice is not None and choice.message is not None else None
+
+
+def _response_text(response: Any) -> str | None:
+    try:
+        return response.text
+    except Exception:  # a body that cannot be read is no reason to lose the attempt's record
+        return None
+
+
+def _short(text: str | None, limit: int = 300) -> str:
+    text = (text or "").strip()
+    return text if len(text) <= limit else text[:limit] + "..."

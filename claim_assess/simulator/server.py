@@ -1,0 +1,370 @@
+"""A simulated OpenAI-compatible model server, for offline runs, demos, tests and load tests.
+
+It serves ``POST /v1/chat/completions``, ``GET /v1/models`` and ``GET /stats`` on a real HTTP
+stack (aiohttp), and behaves as the provider does (docs: /work/shared/spec/llm.md section 2):
+log-normal latency, RPM/TPM limits with up-front charging and OpenAI-shaped 429s and headers,
+seeded faults, and schema-valid answers from the deterministic task model in ``llm.sim_tasks``.
+
+Every random choice comes from its own seeded stream (faults, latency, headers, answer errors), so
+changing one rate does not reshuffle the others and a run with the same seed and the same arrival
+order behaves the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import math
+import random
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from aiohttp import web
+
+from claim_assess.claims.prompts import extract_payload
+from claim_assess.llm.limiter import estimate_completion_tokens, estimate_prompt_tokens
+from claim_assess.simulator.limits import RateLimits, Rejection, format_duration
+from claim_assess.simulator.stats import SimStats
+from claim_assess.simulator.tasks import KNOWN_SCHEMAS, answer, break_schema, conform, perturb
+
+FAULTS = ("insufficient_quota", "5xx", "hang", "drop", "invalid_json", "schema_violation")
+ORGANIZATION = "org-sim"
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    latency_median_ms: float = 300.0
+    latency_p95_ms: float = 900.0
+    per_output_token_ms: float = 0.0
+    rpm: int | None = None  # None: unlimited
+    tpm: int | None = None
+    quantize_per_second: bool = False  # enforce limit/60 per second instead of limit per minute
+    omit_rate_limit_headers: bool = False  # as some gateways do
+    rate_5xx: float = 0.0
+    rate_hang: float = 0.0  # the request hangs for hang_s (past any sane client timeout)
+    rate_drop: float = 0.0  # the connection is closed without a response
+    rate_invalid_json: float = 0.0  # content that is not JSON
+    rate_schema_violation: float = 0.0  # JSON that breaks the request's schema
+    rate_insufficient_quota: float = 0.0
+    hang_s: float = 120.0
+    answer_error_rate: float = 0.0  # answers that are schema-valid but wrong
+    retry_after_rate: float = 0.5  # share of 429s that carry retry-after / retry-after-ms
+    seed: int = 0
+    model: str = "sim-gpt"
+    api_key: str | None = None  # when set, other bearer tokens get 401
+    # Faults forced on the first requests in arrival order ("ok" for none), before the rates apply:
+    # lets tests and demos script exact sequences such as ("5xx", "ok").
+    fault_script: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if f.name.startswith("rate_") or f.name in ("answer_error_rate", "retry_after_rate"):
+                value = getattr(self, f.name)
+                if not 0.0 <= value <= 1.0:
+                    raise ValueError(f"{f.name} must be between 0 and 1, got {value}")
+        unknown = set(self.fault_script) - set(FAULTS) - {"ok"}
+        if unknown:
+            raise ValueError(f"fault_script has unknown faults {sorted(unknown)}; known: {FAULTS + ('ok',)}")
+        if self.latency_median_ms < 0 or self.latency_p95_ms < 0 or self.per_output_token_ms < 0:
+            raise ValueError("latencies must not be negative")
+
+
+def _error_body(message: str, type_: str, code: str | None, param: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+_LIMIT_NAMES = {"requests": "requests per min (RPM)", "tokens": "tokens per min (TPM)"}
+_QUOTA_MESSAGE = (
+    "You exceeded your current quota, please check your plan and billing details. For more information on "
+    "this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors."
+)
+_SERVER_ERROR_MESSAGE = "The server had an error while processing your request. Sorry about that!"
+
+
+def _masked(authorization: str) -> str:
+    """The provider's way of naming a wrong key without repeating it: "sk-t*****************9c2e"."""
+    key = authorization.removeprefix("Bearer ").strip()
+    return key[:3] + "*" * max(0, len(key) - 7) + key[-4:] if len(key) > 8 else "*" * len(key)
+
+
+class _BadRequest(Exception):
+    def __init__(self, message: str, param: str | None = None):
+        super().__init__(message)
+        self.param = param
+
+
+class SimulatedModel:
+    """The request handlers and their state; one per server, used only on the server's loop."""
+
+    def __init__(self, config: SimulatorConfig, *, clock=time.monotonic):
+        self.config = config
+        self.stats = SimStats(clock=clock)
+        self.limits = RateLimits(config.rpm, config.tpm, quantized=config.quantize_per_second, clock=clock)
+        self.stopping = asyncio.Event()
+        self._arrivals = itertools.count()
+        self._ids = itertools.count(1)
+        seed = config.seed
+        self._fault_rng = random.Random(f"{seed}:faults")
+        self._latency_rng = random.Random(f"{seed}:latency")
+        self._header_rng = random.Random(f"{seed}:headers")
+        self._answer_rng = random.Random(f"{seed}:answers")
+        median = config.latency_median_ms
+        self._sigma = math.log(config.latency_p95_ms / median) / 1.645 if 0 < median < config.latency_p95_ms else 0.0
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=8 * 1024 * 1024)
+        app.router.add_post("/v1/chat/completions", self.chat_completions)
+        app.router.add_get("/v1/models", self.models)
+        app.router.add_get("/stats", self.stats_page)
+        return app
+
+    # --- small endpoints --------------------------------------------------------------------------
+
+    async def models(self, request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": [
+            {"id": self.config.model, "object": "model", "created": 0, "owned_by": "claim-assess-simulator"}]})
+
+    async def stats_page(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats.snapshot())
+
+    # --- chat completions -------------------------------------------------------------------------
+
+    def _next_fault(self) -> str | None:
+        n = next(self._arrivals)
+        if n < len(self.config.fault_script):
+            scripted = self.config.fault_script[n]
+            return None if scripted == "ok" else scripted
+        draw, edge = self._fault_rng.random(), 0.0
+        for fault in FAULTS:
+            edge += getattr(self.config, "rate_" + fault)
+            if draw < edge:
+                return fault
+        return None
+
+    def _latency_s(self, completion_tokens: int) -> float:
+        median = self.config.latency_median_ms
+        base = median * math.exp(self._sigma * self._latency_rng.gauss(0.0, 1.0)) if median > 0 else 0.0
+        return (base + self.config.per_output_token_ms * completion_tokens) / 1000.0
+
+    def _limit_headers(self) -> dict[str, str]:
+        return {} if self.config.omit_rate_limit_headers else self.limits.headers()
+
+    async def chat_completions(self, request: web.Request) -> web.StreamResponse:
+        self.stats.request()
+        config = self.config
+        if config.api_key is not None and request.headers.get("Authorization", "") != f"Bearer {config.api_key}":
+            self.stats.rejected(401)
+            return web.json_response(_error_body(
+                f"Incorrect API key provided: {_masked(request.headers.get('Authorization', ''))}. "
+                "You can find your API key in the simulator's configuration.",
+                "invalid_request_error", "invalid_api_key"), status=401)
+        try:
+            body, payload, schema_name, schema, max_tokens = await self._read(request)
+        except _BadRequest as exc:
+            self.stats.rejected(400)
+            return web.json_response(_error_body(str(exc), "invalid_request_error", None, exc.param), status=400)
+
+        prompt_tokens = estimate_prompt_tokens(body["messages"])
+        charged = prompt_tokens + max_tokens
+        fault = self._next_fault()
+        if fault == "insufficient_quota":
+            self.stats.fault(fault)
+            return web.json_response(_error_body(_QUOTA_MESSAGE, "insufficient_quota", "insufficient_quota"),
+                                     status=429)
+        rejection = self.limits.admit(charged)
+        if rejection is not None:
+            return self._rate_limited(rejection, body.get("model") or config.model)
+        self.stats.admitted(charged)
+
+        if fault == "5xx":
+            self.stats.fault(fault)
+            status = self._fault_rng.choice((500, 502, 503, 504))
+            return web.json_response(_error_body(_SERVER_ERROR_MESSAGE, "server_error", None), status=status)
+        if fault == "drop":
+            self.stats.fault(fault)
+            return self._drop(request)
+        if fault == "hang":
+            self.stats.fault(fault)
+            try:  # ends early only when the server stops, so shutdown never waits for a hang
+                await asyncio.wait_for(self.stopping.wait(), timeout=config.hang_s)
+            except asyncio.TimeoutError:
+                pass
+
+        task, reply = answer(schema_name, payload)
+        if config.answer_error_rate and self._answer_rng.random() < config.answer_error_rate:
+            reply = perturb(task, reply, self._answer_rng)
+        reply = conform(reply, schema)
+        if fault == "schema_violation":
+            self.stats.fault(fault)
+            reply = break_schema(reply, schema)
+        content = json.dumps(reply, ensure_ascii=False)
+        if fault == "invalid_json":
+            self.stats.fault(fault)
+            content = content[: max(1, len(content) // 2)]  # cut mid-object: never parses
+        finish_reason = "stop"
+        if estimate_completion_tokens(content) > max_tokens:
+            content, finish_reason = content[: max_tokens * 4], "length"
+        completion_tokens = estimate_completion_tokens(content)
+
+        delay = self._latency_s(completion_tokens)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        self.stats.success(prompt_tokens, completion_tokens)
+        return web.json_response(
+            {
+                "id": f"chatcmpl-sim{next(self._ids):012d}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model") or config.model,
+                "system_fingerprint": "fp_sim",
+                "choices": [{
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content, "refusal": None},
+                    "logprobs": None,
+                    "finish_reason": finish_reason,
+                }],
+                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                          "total_tokens": prompt_tokens + completion_tokens},
+            },
+            headers=self._limit_headers(),
+        )
+
+    async def _read(self, request: web.Request) -> tuple[dict, dict, str, Mapping, int]:
+        try:
+            body = await request.json()
+        except ValueError as exc:
+            raise _BadRequest(f"We could not parse the JSON body of your request: {exc}") from exc
+        if not isinstance(body, dict):
+            raise _BadRequest("The request body must be a JSON object.")
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
+            raise _BadRequest("'messages' must be a non-empty array of objects.", "messages")
+        response_format = body.get("response_format")
+        json_schema = response_format.get("json_schema") if isinstance(response_format, dict) else None
+        if (not isinstance(json_schema, dict) or response_format.get("type") != "json_schema"
+                or not isinstance(json_schema.get("schema"), dict) or not isinstance(json_schema.get("name"), str)):
+            raise _BadRequest("This simulator answers only Structured Outputs requests: 'response_format' must be "
+                              "{'type': 'json_schema', 'json_schema': {'name': ..., 'schema': {...}}}.",
+                              "response_format")
+        max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))  # older clients send max_tokens
+        if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+            raise _BadRequest("'max_completion_tokens' must be a positive integer.", "max_completion_tokens")
+        try:
+            payload = extract_payload(messages)
+        except ValueError as exc:
+            raise _BadRequest(f"The simulator could not read the prompt's data block: {exc}", "messages") from exc
+        if json_schema["name"] not in KNOWN_SCHEMAS:
+            raise _BadRequest(f"The simulator has no task for schema {json_schema['name']!r}; it knows "
+                              f"{list(KNOWN_SCHEMAS)}.", "response_format")
+        return body, payload, json_schema["name"], json_schema["schema"], max_tokens
+
+    def _rate_limited(self, rejection: Rejection, model: str) -> web.Response:
+        self.stats.rate_limited(rejection.kind)
+        wait = rejection.wait_s
+        message = (
+            f"Rate limit reached for {model} in organization {ORGANIZATION} on {_LIMIT_NAMES[rejection.kind]}: "
+            f"Limit {rejection.limit}, Used {rejection.used}, Requested {rejection.requested}. "
+            f"Please try again in {format_duration(wait)}. Visit https://platform.openai.com/account/rate-limits "
+            f"to learn more."
+        )
+        headers = self._limit_headers()
+        if self._header_rng.random() < self.config.retry_after_rate:
+            # Real gateways differ: some send both hints, some only one.
+            style = self._header_rng.choice(("both", "ms", "seconds"))
+            if style in ("both", "ms"):
+                headers["retry-after-ms"] = str(max(1, math.ceil(wait * 1000)))
+            if style in ("both", "seconds"):
+                headers["retry-after"] = str(max(1, math.ceil(wait)))
+        return web.json_response(_error_body(message, rejection.kind, "rate_limit_exceeded"),
+                                 status=429, headers=headers)
+
+    @staticmethod
+    def _drop(request: web.Request) -> web.StreamResponse:
+        # Close the socket without a byte of response: the client sees a dropped connection.
+        if request.transport is not None:
+            request.transport.abort()
+        raise asyncio.CancelledError
+
+
+class RunningSimulator:
+    """A simulator serving on its own event loop in a daemon thread; a context manager."""
+
+    def __init__(self, config: SimulatorConfig, host: str = "127.0.0.1", port: int = 0):
+        self.config = config
+        self.host = host
+        self._requested_port = port
+        self.port: int | None = None
+        self._model: SimulatedModel | None = None
+        self._runner: web.AppRunner | None = None
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._serve, name="llm-simulator", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/v1"
+
+    def start(self) -> "RunningSimulator":
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._start())
+        except BaseException as exc:  # reported to the thread that called start()
+            self._error = exc
+            self._ready.set()
+            self._loop.close()
+            return
+        self._ready.set()
+        self._loop.run_forever()
+        self._loop.close()
+
+    async def _start(self) -> None:
+        self._model = SimulatedModel(self.config)
+        # handler_cancellation: a client that gives up (timeout) frees its handler at once.
+        self._runner = web.AppRunner(self._model.app(), handler_cancellation=True, access_log=None,
+                                     shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self._requested_port)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    def stats(self) -> dict[str, Any]:
+        assert self._model is not None, "the simulator is not running"
+        return self._model.stats.snapshot()
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+
+        async def shutdown() -> None:
+            assert self._model is not None and self._runner is not None
+            self._model.stopping.set()
+            await self._runner.cleanup()
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=30)
+
+    def __enter__(self) -> "RunningSimulator":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def start_simulator(config: SimulatorConfig = SimulatorConfig(), host: str = "127.0.0.1",
+                    port: int = 0) -> RunningSimulator:
+    """Start a simulator on ``host:port`` (0: any free port) and return once it accepts connections."""
+    return RunningSimulator(config, host, port).start()
