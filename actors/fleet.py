@@ -1,46 +1,44 @@
-"""The driver's facade over a run's actors: spawn them, stream claims through them, shut them down.
+"""RayFleet: the driver's facade over a run's actors. It spawns them, takes claims, hands back what finished.
 
-The driver never touches ObjectRefs: ``Fleet.run`` keeps a bounded number of claims in flight, hands
-each finished ``ClaimOutcome`` to a callback, and turns Ray's errors into the project's own. A claim
-whose assessor died is given to another assessor (the ledger's idempotency key keeps it to one
-decision); one that kills assessors again and again is recorded as FAILED rather than stall the run.
+The driver never touches an ObjectRef: ``submit`` returns a ticket, ``wait`` returns outcomes or
+``ClaimError``s (Ray's exceptions are mapped onto the project's at this edge, in ``_as_claim_error``), and the
+claim loop (``claim_assess.run.claim_loop``) decides what to do with them. Actors are named in the run's
+namespace: ``assessor-1..N``, ``ledger``, ``rate-limiter``, ``progress``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import deque
-from collections.abc import Callable, Iterable
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import ray
-from ray.exceptions import ActorDiedError, RayTaskError, TaskCancelledError
-from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+from ray.exceptions import ActorDiedError, GetTimeoutError, RayTaskError, TaskCancelledError
 
-from claim_assess.errors import QuotaExhausted, RunError
-from claim_assess.claims.dataset import ClaimEntry
-from claim_assess.claims.pipeline import failed
-from claim_assess.claims.results import item_rows, result_row
-from claim_assess.ledger.checkpoints import CheckpointInfo
-from claim_assess.llm.concurrency import AdmissionController
-from claim_assess.llm.ratelimit import LimiterStats
-
-from claim_assess.actors.assessor import AssessorActor, ClaimOutcome, LLMSettings, PolicyBook, decision_draft, entry_policy_id
+from claim_assess.actors.assessor import AssessorActor
 from claim_assess.actors.dispatch import ACTOR_LOST, Dispatcher
 from claim_assess.actors.ledger_actor import LedgerActor
 from claim_assess.actors.metrics import RunMetrics
-from claim_assess.actors.progress import ProgressActor, ProgressSnapshot
+from claim_assess.actors.placement import ASSESSOR_CPUS, check_capacity, ledger_placement, spread
+from claim_assess.actors.progress import ProgressActor
 from claim_assess.actors.rate_limiter import RateLimiterActor
+from claim_assess.claims.dataset import ClaimEntry
+from claim_assess.errors import QuotaExhausted, RunError
+from claim_assess.ledger.checkpoints import CheckpointInfo
+from claim_assess.ledger.store import OpenFileLedger
+from claim_assess.llm.accounting import LLMUsage
+from claim_assess.llm.ratelimit import LimiterStats
+from claim_assess.run.assessor import PolicyBook
+from claim_assess.run.claim_loop import Tick
+from claim_assess.run.endpoint import LLMEndpoint
+from claim_assess.run.failures import ClaimError, Lost
+from claim_assess.run.outcome import ClaimOutcome, claim_outcome, decision_draft, failed_by_engine
+from claim_assess.run.progress import ProgressSnapshot
 
-MAX_DEATHS_PER_CLAIM = 5
-
-# Not zero, on purpose. Ray 2.60 hands a zero-resource actor's creation to a random node's scheduler,
-# which ignores a soft node affinity: nine zero-CPU assessors aimed round-robin at three nodes landed at
-# random (and a node was often left without any). With any resource request, creation goes through the
-# driver's node, which honours the affinity. A thousandth of a CPU lets a thousand assessors share one core.
-ASSESSOR_CPUS = 0.001
+log = logging.getLogger(__name__)
+CALL_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -50,63 +48,43 @@ class FleetConfig:
     actors: int
     claims_per_actor: int
     ledger_dir: str
-    llm: LLMSettings
+    endpoint: LLMEndpoint
     rpm: int | None
     tpm: int | None
     driver_node_id: str
+    per_claim_task_names: bool = True
 
 
-class StopRun(RunError):
-    """The run stopped before every claim was decided (quota exhausted, ledger failure, interrupt)."""
-
-
-class Fleet:
+class RayFleet:
     def __init__(self, config: FleetConfig, book: PolicyBook):
+        check_capacity(config.actors)
         self.config = config
-        cpus = ray.cluster_resources().get("CPU", 0.0)
-        if config.actors * ASSESSOR_CPUS > cpus:
-            raise RunError(f"--actors {config.actors} is too many for this cluster's {cpus:g} CPUs "
-                           f"(each assessor reserves {ASSESSOR_CPUS} CPU): they could never all start")
-        common = {"namespace": config.namespace, "lifetime": None}
-        # Ledger: the only writer, on the driver's node where the workspace lives; restarted on a crash
-        # (it recovers from its files), never two at once (its OS lock enforces that).
-        self.ledger = (
-            ray.remote(LedgerActor)
-            .options(
-                name="ledger",
-                num_cpus=0,
-                max_restarts=-1,
-                max_concurrency=1000,
-                scheduling_strategy=NodeAffinitySchedulingStrategy(config.driver_node_id, soft=False),
-                **common,
-            )
-            .remote(config.ledger_dir)
-        )
-        self.limiter = (
-            ray.remote(RateLimiterActor)
-            .options(name="rate-limiter", num_cpus=0, max_restarts=-1, **common)
-            .remote(config.rpm, config.tpm, config.run_id)
-        )
-        self.progress = (
-            ray.remote(ProgressActor).options(name="progress", num_cpus=0, max_restarts=-1, **common).remote()
-        )
-        # The policy book goes inline with each assessor's creation (it is small): a restarted assessor
-        # must find its constructor arguments again, which an object-store ref does not guarantee.
+        common = {"namespace": config.namespace, "lifetime": None, "max_restarts": -1}
+        # The only writer, on the driver's node where the workspace lives; restarted on a crash (it recovers
+        # from its files), never two at once (its OS lock enforces that).
+        self.ledger = ray.remote(LedgerActor).options(
+            name="ledger", num_cpus=0, max_concurrency=1000, scheduling_strategy=ledger_placement(config.driver_node_id),
+            **common).remote(OpenFileLedger(config.ledger_dir))
+        self.limiter = ray.remote(RateLimiterActor).options(name="rate-limiter", num_cpus=0, **common).remote(
+            config.rpm, config.tpm, config.run_id)
+        self.progress = ray.remote(ProgressActor).options(name="progress", num_cpus=0, **common).remote()
+        # The policy book goes inline with each assessor's creation (it is small): a restarted assessor must find
+        # its constructor arguments again, which an object-store ref does not guarantee.
         self.assessor_names = tuple(f"assessor-{i + 1}" for i in range(config.actors))
         self.assessors = [
-            ray.remote(AssessorActor)
-            .options(
-                name=name,
-                num_cpus=ASSESSOR_CPUS,
-                max_restarts=-1,
-                max_concurrency=config.claims_per_actor + 8,
-                scheduling_strategy=placement,
-                **common,
-            )
-            .remote(name, config.run_id, book, config.llm, config.namespace)
-            for name, placement in zip(self.assessor_names, _spread(config.actors, config.driver_node_id), strict=True)
+            ray.remote(AssessorActor).options(
+                name=name, num_cpus=ASSESSOR_CPUS, max_concurrency=config.claims_per_actor + 8,
+                scheduling_strategy=placement, **common,
+            ).remote(name, config.run_id, book, config.endpoint, config.namespace)
+            for name, placement in zip(self.assessor_names, spread(config.actors, config.driver_node_id), strict=True)
         ]
-        # Fail fast with a clear message if an actor cannot even start (bad ledger dir, locked ledger...).
+        self._started()
+        self.metrics = RunMetrics(config.run_id)
+        self._dispatch = Dispatcher(self.assessors, config.per_claim_task_names)
+        self._tickets: dict[ray.ObjectRef, int] = {}  # in flight: ref -> assessor index
+
+    def _started(self) -> None:
+        """Fail fast with a clear message if an actor cannot even start (bad ledger dir, locked ledger...)."""
         try:
             ray.get([self.ledger.height.remote()] + [a.name.remote() for a in self.assessors])
         except RayTaskError as exc:
@@ -114,160 +92,97 @@ class Fleet:
         except ACTOR_LOST as exc:
             raise RunError(f"could not start the run's actors: {exc}") from exc
 
-        # Admission: from one claim per assessor up to the configured maximum, steered by the limiter.
-        self.admission = AdmissionController(minimum=config.actors, maximum=config.actors * config.claims_per_actor)
-        self.metrics = RunMetrics(config.run_id)
-        self.inflight = 0
-        self.limiter_stats: LimiterStats = ray.get(self.limiter.stats.remote())
-
     def begin(self, total: int, endpoint: str, model: str) -> None:
-        ray.get(
-            self.progress.begin.remote(
-                total,
-                actors=self.assessor_names,
-                rpm=self.config.rpm,
-                tpm=self.config.tpm,
-                endpoint=endpoint,
-                model=model,
-            )
-        )
+        ray.get(self.progress.begin.remote(total, actors=self.assessor_names, rpm=self.config.rpm,
+                                           tpm=self.config.tpm, endpoint=endpoint, model=model))
 
-    def run(
-        self,
-        entries: Iterable[ClaimEntry],
-        on_outcome: Callable[[ClaimOutcome], None],
-        on_tick: Callable[[], None] = lambda: None,
-        tick_s: float = 0.25,
-        should_stop: Callable[[], bool] = lambda: False,
-        per_claim_task_names: bool = True,
-    ) -> None:
-        """Assess ``entries``, keeping as many claims in flight as the admission controller allows."""
-        pending: deque[tuple[ClaimEntry, int]] = deque((entry, 0) for entry in entries)
-        inflight: dict[ray.ObjectRef, tuple[int, ClaimEntry, int]] = {}
-        dispatch = Dispatcher(self.assessors, per_claim_task_names)
-        stop_reason: str | None = None
-        cancelled = False
-        last_tick = 0.0
-        while (pending and stop_reason is None) or inflight:
-            while pending and stop_reason is None and len(inflight) < self.admission.limit:
-                index = dispatch.pick()
-                if index is None:
-                    break  # every assessor is restarting: wait for a ping to come back
-                entry, deaths = pending.popleft()
-                inflight[dispatch.submit(index, entry)] = (index, entry, deaths)
-            self.inflight = len(inflight)
-            waiting = [*inflight, *dispatch.pings]
-            ready, _ = ray.wait(waiting, num_returns=1, timeout=tick_s)
-            if ready:
-                more, _ = ray.wait([r for r in waiting if r not in ready], num_returns=len(waiting) - 1, timeout=0)
-                ready += more
-            for ref in ready:
-                if ref not in inflight:
-                    dispatch.answered(ref)
-                    continue
-                index, entry, deaths = inflight.pop(ref)
-                dispatch.finished(index)
-                try:
-                    on_outcome(ray.get(ref))
-                except TaskCancelledError:
-                    pass  # stopped on purpose: the claim stays undecided for a resume
-                except (*ACTOR_LOST, RayTaskError) as exc:
-                    cause = _cause(exc) if isinstance(exc, RayTaskError) else exc
-                    if isinstance(cause, QuotaExhausted):
-                        stop_reason = stop_reason or str(cause)
-                    elif isinstance(cause, asyncio.CancelledError) and stop_reason is not None:
-                        pass
-                    elif isinstance(cause, (*ACTOR_LOST, asyncio.CancelledError)):
-                        # The assessor (or the ledger it was writing to) died mid-claim: give the claim to
-                        # an assessor again; the ledger's idempotency key keeps it to one decision. Only a
-                        # real death counts against the claim (a claim that kills every assessor it meets
-                        # is a poison pill); "restarting, try later" does not.
-                        if not isinstance(exc, RayTaskError):
-                            dispatch.lost(index)
-                        deaths += isinstance(cause, ActorDiedError)
-                        if deaths <= MAX_DEATHS_PER_CLAIM:
-                            pending.appendleft((entry, deaths))
-                        else:
-                            on_outcome(self._record_lost(entry, f"assessors died {deaths} times on this claim: {cause}"))
-                    else:
-                        stop_reason = stop_reason or f"{type(cause).__name__}: {cause}"
-            self.inflight = len(inflight)
-            if stop_reason is None and should_stop():
-                stop_reason = "interrupted"
-            if stop_reason is not None and not cancelled:
-                # Stop admitting and cancel what is in flight; cancelled claims stay undecided for a resume.
-                cancelled = True
-                for ref in inflight:
-                    ray.cancel(ref)
-            now = time.monotonic()
-            if now - last_tick >= tick_s:
-                last_tick = now
-                self._steer()
-                if stop_reason is None and self.limiter_stats.quota_exhausted:
-                    stop_reason = self.limiter_stats.quota_exhausted
-                on_tick()
-        if stop_reason is not None:
-            raise StopRun(stop_reason)
+    # --- the claim loop's Fleet protocol ----------------------------------------------------------------
+
+    def submit(self, entry: ClaimEntry) -> ray.ObjectRef | None:
+        index = self._dispatch.pick()
+        if index is None:
+            return None  # every assessor is restarting: wait for a ping to come back
+        ref = self._dispatch.submit(index, entry)
+        self._tickets[ref] = index
+        return ref
+
+    def wait(self, timeout_s: float) -> list[tuple[ray.ObjectRef, ClaimOutcome | ClaimError]]:
+        waiting = [*self._tickets, *self._dispatch.pings]
+        if not waiting:
+            return []
+        ready, rest = ray.wait(waiting, num_returns=1, timeout=timeout_s)
+        if ready and rest:
+            ready += ray.wait(rest, num_returns=len(rest), timeout=0)[0]
+        finished = []
+        for ref in ready:
+            if ref not in self._tickets:
+                self._dispatch.answered(ref)
+                continue
+            index = self._tickets.pop(ref)
+            self._dispatch.finished(index)
+            finished.append((ref, self._result(ref, index)))
+        return finished
+
+    def _result(self, ref: ray.ObjectRef, index: int) -> ClaimOutcome | ClaimError:
+        try:
+            return ray.get(ref)
+        except (TaskCancelledError, *ACTOR_LOST, RayTaskError) as exc:
+            error = _as_claim_error(exc)
+            if error.kind is Lost.LOST and not isinstance(exc, RayTaskError):
+                log.warning("%s was lost mid-claim (%s); its claims go to the others", self.assessor_names[index],
+                            error.message)
+                self._dispatch.lost(index)  # the assessor itself: out of rotation until it answers a ping
+            return error
+
+    def cancel(self, tickets: Iterable[ray.ObjectRef]) -> None:
+        for ref in tickets:
+            ray.cancel(ref)
+
+    def record_failed(self, entry: ClaimEntry, error: str) -> ClaimOutcome:
+        log.warning("claim %s recorded FAILED by the driver: %s", entry.claim_id, error)
+        assessment = failed_by_engine(entry, error)
+        draft = decision_draft(self.config.run_id, "driver", self.config.endpoint.model, entry, assessment, None)
+        record = ray.get(self.ledger.append.remote(draft, []))
+        now = datetime.now(UTC)
+        return claim_outcome(assessment, record, run_id=self.config.run_id, actor="driver", started_at=now,
+                             finished_at=now, usage=LLMUsage())
+
+    def limiter_stats(self) -> LimiterStats | None:
+        try:
+            return ray.get(self.limiter.stats.remote(), timeout=CALL_TIMEOUT_S)
+        except (GetTimeoutError, *ACTOR_LOST):
+            return None  # a restarting limiter costs a moment of steering, never a claim
+
+    # --- around the loop ---------------------------------------------------------------------------------
 
     def decided_claims(self) -> set[str]:
         """Claims with a non-FAILED decision for this run in the ledger (what a resume may skip)."""
         return set(ray.get(self.ledger.decided_claims.remote(self.config.run_id)))
 
-    def _steer(self) -> None:
-        """Read the limiter once per tick and let the admission controller adjust the claims in flight."""
-        try:
-            self.limiter_stats = ray.get(self.limiter.stats.remote(), timeout=5)
-        except (ray.exceptions.GetTimeoutError, *ACTOR_LOST):
-            return  # a restarting limiter costs a moment of steering, never a claim
-        limit = self.admission.observe(
-            backlog_s=self.limiter_stats.backlog_s,
-            rate_limited_total=self.limiter_stats.rate_limited,
-            inflight=self.inflight,
-        )
-        self.metrics.admission_limit(limit)
-
-    def _record_lost(self, entry: ClaimEntry, error: str) -> ClaimOutcome:
-        """Record a claim no assessor could finish as FAILED, from the driver, so none goes unrecorded."""
-        assessment = failed(entry.claim_id, entry_policy_id(entry), error)
-        draft = decision_draft(self.config.run_id, "driver", self.config.llm.model, entry, assessment, None)
-        record = ray.get(self.ledger.append.remote(draft, []))
-        now = datetime.now(UTC)
-        row = result_row(
-            assessment,
-            run_id=self.config.run_id,
-            started_at=now,
-            finished_at=now,
-            actor="driver",
-            decision_id=None,
-            llm_calls=0,
-            prompt_tokens=0,
-            completion_tokens=0,
-        )
-        return ClaimOutcome(row, tuple(item_rows(self.config.run_id, assessment)), record.seq, 0, 0, 0)
-
-    def snapshot(self) -> ProgressSnapshot | None:
+    def snapshot(self, tick: Tick) -> ProgressSnapshot | None:
         """Refresh the board with the ledger height and limiter state, then read it (None if unavailable)."""
-        limiter = self.limiter_stats
+        self.metrics.admission_limit(tick.admission_limit)
+        limiter = tick.limiter
         try:
-            height = ray.get(self.ledger.height.remote(), timeout=5)
+            height = ray.get(self.ledger.height.remote(), timeout=CALL_TIMEOUT_S)
             self.metrics.ledger_height(height)
             self.progress.set_ledger_height.remote(height)
-            self.progress.set_limiter.remote(rpm=limiter.rpm_limit, tpm=limiter.tpm_limit, paused_s=limiter.paused_for_s)
-            return ray.get(self.progress.snapshot.remote(), timeout=5)
-        except (ray.exceptions.GetTimeoutError, *ACTOR_LOST):
+            if limiter is not None:
+                self.progress.set_limiter.remote(rpm=limiter.rpm_limit, tpm=limiter.tpm_limit,
+                                                 paused_s=limiter.paused_for_s)
+            return ray.get(self.progress.snapshot.remote(), timeout=CALL_TIMEOUT_S)
+        except (GetTimeoutError, *ACTOR_LOST):
             return None
 
     def flush_progress(self) -> None:
         """Make the assessors send their last progress reports (best effort: the display only)."""
         try:
             ray.get([a.flush.remote() for a in self.assessors], timeout=10)
-        except (ray.exceptions.GetTimeoutError, RayTaskError, *ACTOR_LOST):
+        except (GetTimeoutError, RayTaskError, *ACTOR_LOST):
             pass
 
     def close(self) -> tuple[int, CheckpointInfo | None]:
-        """Flush the ledger, sign its final checkpoint, stop every actor of the run.
-
-        Returns the ledger height and the newest checkpoint (None for an empty ledger)."""
+        """Flush the ledger, sign its final checkpoint, stop every actor of the run; (height, newest checkpoint)."""
         try:
             checkpoint = ray.get(self.ledger.checkpoint.remote())
             height = ray.get(self.ledger.close.remote())
@@ -279,18 +194,19 @@ class Fleet:
         return height, checkpoint
 
 
-def _spread(count: int, driver_node_id: str) -> list[NodeAffinitySchedulingStrategy]:
-    """Assessors round-robin over the live nodes, workers first (the driver's node holds the ledger).
-
-    Soft affinity: if a node is lost, Ray restarts its assessors wherever there is room. (Ray's "SPREAD"
-    is best effort and, with zero-CPU actors, can leave a node empty.) It holds only because assessors
-    ask for ASSESSOR_CPUS, not zero: see there.
-    """
-    nodes = sorted(
-        (node["NodeID"] for node in ray.nodes() if node.get("Alive")),
-        key=lambda node_id: (node_id == driver_node_id, node_id),
-    )
-    return [NodeAffinitySchedulingStrategy(nodes[i % len(nodes)], soft=True) for i in range(count)]
+def _as_claim_error(exc: BaseException) -> ClaimError:
+    """Ray's ways of not returning an outcome, as the claim loop's ``ClaimError``."""
+    if isinstance(exc, TaskCancelledError):
+        return ClaimError(Lost.CANCELLED, "cancelled")
+    cause = _cause(exc) if isinstance(exc, RayTaskError) else exc
+    if isinstance(cause, QuotaExhausted):
+        return ClaimError(Lost.QUOTA, str(cause))
+    if isinstance(cause, asyncio.CancelledError):
+        return ClaimError(Lost.INTERRUPTED, "cancelled inside the assessor")
+    if isinstance(cause, ACTOR_LOST):
+        # The assessor, or the ledger it was writing to, died or is restarting.
+        return ClaimError(Lost.LOST, str(cause), died=isinstance(cause, ActorDiedError))
+    return ClaimError(Lost.ERROR, f"{type(cause).__name__}: {cause}")
 
 
 def _cause(exc: RayTaskError) -> BaseException:

@@ -1,7 +1,9 @@
-"""Run the built-in LLM simulator on its own: ``python -m drivers.simulate --port 8000 [options]``.
+"""Run the built-in simulated model on its own: an OpenAI-compatible server for offline runs, demos, tests and
+load tests (not a real model).
 
-Every ``SimulatorConfig`` field is a flag (``--rpm``, ``--latency-median-ms``, ``--rate-5xx``, ...).
-It binds 127.0.0.1 unless ``--host`` says otherwise, and runs until Ctrl-C.
+Every behaviour of the simulator is a flag: its limits (--rpm, --tpm), its latency (--latency-median-ms, ...)
+and the faults it injects (--rate-5xx, --fault-script, ...). It binds 127.0.0.1 unless --host says otherwise,
+and runs until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import threading
 import typing
 from collections.abc import Sequence
 
+from claim_assess.drivers.options import EXIT_OK, EXIT_USAGE, command_parser, returns_exit_code
 from claim_assess.simulator.server import SimulatorConfig, start_simulator
 
 _HELP = {
@@ -38,9 +41,11 @@ def _flag(name: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m drivers.simulate",
-        description="Simulated OpenAI-compatible model server for offline runs, demos, tests and load tests.",
+    parser = command_parser(
+        "simulate", __doc__,
+        exit_codes=[(EXIT_OK, "stopped with Ctrl-C"),
+                    (EXIT_USAGE, "usage: bad flags, or HOST:PORT cannot be bound (in use, or not this host's)")],
+        example="claim-assess simulate --port 8000 --rpm 600 --rate-5xx 0.05",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to bind (0: any free port)")
@@ -65,6 +70,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
     return SimulatorConfig(**values)
 
 
+@returns_exit_code
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -75,8 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         sim = start_simulator(config, host=args.host, port=args.port)
     except OSError as exc:
-        print(f"cannot bind {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 2
+        print(f"error: cannot bind {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
     limits = f"rpm={config.rpm or 'unlimited'} tpm={config.tpm or 'unlimited'}"
     print("claim-assess LLM simulator: a simulated model for offline runs, demos, tests and load tests "
           "(not a real model).", flush=True)
@@ -89,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         sim.stop()
         print(f"stopped; served {sim.stats()['requests']} requests", flush=True)
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -1,14 +1,16 @@
-"""Check a ledger's integrity: ``python -m drivers.verify --workspace DIR`` (spec §6).
+"""Check that the audit trail of a workspace has not been changed.
 
-Exit 0: intact. Exit 1: integrity failure (the first bad seq or checkpoint and what is wrong are printed).
-Exit 2: usage or I/O error (no such directory, unreadable file, bad flags; for --prove: no such claim,
-or its decision is not covered by a signed checkpoint yet).
-Run it on a ledger no writer is appending to: a write in flight looks like a torn last line.
+It reads the ledger (every decision and every LLM call the runs recorded) and checks that each record is
+intact and still linked to the one before it, that every decision's LLM calls are there, and that every
+signed checkpoint is genuine and matches the records it covers. With --prove CLAIM_ID it prints the proof
+that one claim's decision is covered by a signed checkpoint, and checks it.
 
-Trust: without --public-key the signatures are checked with the public key stored next to the
-ledger, which proves little against someone who can rewrite the whole directory; pin a copy kept
-elsewhere with --public-key, and pass a checkpoint copied off the host with --anchor to catch an
-older checkpoints.jsonl being restored.
+Run it on a ledger no run is writing to: a write in flight looks like a torn last line.
+
+Trust: without --public-key the signatures are checked with the public key stored next to the ledger,
+which proves little against someone who can rewrite the whole directory; pin a copy kept elsewhere with
+--public-key, and pass a checkpoint copied off the host with --anchor to catch an older checkpoints.jsonl
+being restored.
 """
 
 from __future__ import annotations
@@ -20,15 +22,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from claim_assess.drivers.options import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_run, command_parser, positive_int, returns_exit_code
 from claim_assess.errors import LedgerError
 from claim_assess.ledger.prove import InclusionReport, prove_claim
 from claim_assess.ledger.verify import VerifyReport, verify_ledger
 
-EXIT_OK, EXIT_INTEGRITY, EXIT_USAGE = 0, 1, 2
+EXIT_CODES = [
+    (EXIT_OK, "the ledger is intact (with --prove: the proof is valid)"),
+    (EXIT_FAILED, "integrity failure: the first bad record or checkpoint and what is wrong are printed"),
+    (EXIT_USAGE, "usage or I/O: bad flags, no readable ledger; with --prove also no such claim, or a "
+                 "decision no signed checkpoint covers yet"),
+]
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m drivers.verify", description=__doc__.splitlines()[0])
+    parser = command_parser("verify", __doc__, exit_codes=EXIT_CODES,
+                            example="claim-assess verify --workspace workspace --public-key signing_key.pub")
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--workspace", type=Path, help="workspace directory; the ledger is WORKSPACE/ledger")
     where.add_argument("--ledger", type=Path, help="the ledger directory itself")
@@ -38,8 +47,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="a trusted copy of the newest checkpoint (its line or a copied checkpoints.jsonl)")  # fmt: skip
     parser.add_argument("--prove", metavar="CLAIM_ID",
                         help="print and check the inclusion proof of this claim's decision")  # fmt: skip
-    parser.add_argument("--run", metavar="RUN_ID", help="with --prove: the decision of this run")
-    parser.add_argument("--jobs", type=int, default=None, help="processes for parsing (default: automatic)")
+    add_run(parser, "with --prove: the decision of this run")
+    parser.add_argument("--jobs", type=positive_int("--jobs"), default=None,
+                        help="processes for parsing (default: automatic)")
     parser.add_argument("--json", action="store_true", help="print a machine-readable report")
     return parser
 
@@ -86,6 +96,7 @@ def render_proof(report: InclusionReport) -> str:
     return "\n".join(lines)
 
 
+@returns_exit_code
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     parser = _parser()
@@ -109,7 +120,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
             print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(json.dumps({"ledger": str(directory), **data}, indent=2) if args.json else text, file=out)
-    return EXIT_OK if ok else EXIT_INTEGRITY
+    return EXIT_OK if ok else EXIT_FAILED
 
 
 if __name__ == "__main__":

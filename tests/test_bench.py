@@ -1,4 +1,8 @@
-"""The benchmark's pure parts (windows, rates, percentiles, targets, process roles) and one smoke run."""
+"""The benchmark's pure parts (windows, rates, percentiles, targets, process roles), its entry point and one smoke run.
+
+The benchmark is the top-level bench/ package of the checkout (``claim_assess.bench``); drivers/bench.py only
+hands over to it.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from claim_assess.drivers import bench
-from claim_assess.drivers.bench import (
-    Check,
-    Window,
-    active_span,
-    check_targets,
-    parse_summary,
-    percentile,
-    role_of,
-    steady_window,
-    utilization,
-    window_rates,
-)
+from claim_assess.bench.engine import parse_summary, read_summary
+from claim_assess.bench.memory import early_late, role_of
+from claim_assess.bench.scenarios import scenarios
+from claim_assess.bench.tables import markdown
+from claim_assess.bench.targets import Check, check_targets
+from claim_assess.bench.windows import Window, active_span, bucket_drained_at, steady_window, utilization, window_rates
+from claim_assess.drivers import bench as bench_entry
+from claim_assess.stats import percentile
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,7 +67,7 @@ def test_warmup_moves_the_start_past_a_per_minute_bucket():
     ],
 )
 def test_bucket_drained_at_replays_the_minute_bucket(counts, expected):
-    assert bench.bucket_drained_at(series(counts), limit=600, key="admitted") == expected
+    assert bucket_drained_at(series(counts), limit=600, key="admitted") == expected
 
 
 def test_steady_window_starts_no_earlier_than_the_drain():
@@ -78,7 +77,7 @@ def test_steady_window_starts_no_earlier_than_the_drain():
 
 
 def test_per_minute_limits_get_a_warmup_and_per_second_ones_do_not():
-    by = {s.name: s for s in bench.scenarios(quick=False)}
+    by = {s.name: s for s in scenarios(quick=False)}
     assert by["rpm-bound"].warmup_s == by["tpm-bound"].warmup_s == 60
     assert by["storm"].warmup_s == 0 and by["ceiling"].warmup_s == 0
 
@@ -225,10 +224,21 @@ def test_memory_flatness_is_judged_per_role():
     assert checks[("ceiling", "memory flat: AssessorActor late/early RSS")].ok is False
 
 
+def test_a_run_is_broken_without_one_decision_per_claim_or_an_intact_ledger():
+    from claim_assess.bench.results import is_broken
+
+    assert not is_broken(run("storm"))
+    assert not is_broken(run("latency-bound", label="baseline N=4", kind="baseline", exit_code=0))
+    assert is_broken(run("storm", exit_code=1))
+    assert is_broken(run("storm", error="RuntimeError: boom"))
+    assert is_broken(run("storm", one_decision_per_claim=False))
+    assert is_broken(run("storm", ledger={"ok": False, "error": "seq 4: bad hash"}))
+
+
 def test_markdown_has_a_row_per_run_and_per_check():
     runs = [run("rpm-bound", utilization=0.97, rate_limited_ratio=0.001, rpm_limit=600, successes_per_min=582.0)]
     checks = check_targets(runs)
-    text = bench.markdown(runs, checks)
+    text = markdown(runs, checks)
     assert "| rpm-bound | engine x4 |" in text and "582 (600)" in text and "0.970" in text
     assert "| rpm-bound | RPM utilization | >= 0.95 | 0.97 | yes |" in text
     assert text.count("\n") == 2 + len(runs) + 3 + len(checks)
@@ -255,9 +265,9 @@ def test_role_of_reads_ray_process_titles(title, role):
 
 
 def test_early_late_medians_need_enough_samples():
-    assert bench._early_late([100] * 7) == (None, None)
+    assert early_late([100] * 7) == (None, None)
     # 12 samples: start-up (ignored), the 2nd quarter (early), ..., the last quarter (late).
-    early, late = bench._early_late([10, 20, 30, 100, 104, 102, 500, 500, 500, 120, 130, 125])
+    early, late = early_late([10, 20, 30, 100, 104, 102, 500, 500, 500, 120, 130, 125])
     assert (early, late) == (102, 125)
 
 
@@ -267,14 +277,92 @@ def test_parse_summary_skips_anything_before_the_json():
     assert parse_summary("no json here") is None
 
 
-def test_ledger_subcommand_without_its_module_says_so(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "drivers.bench_ledger", None)
-    assert bench.main(["ledger", "--quick"]) == 2
-    assert "drivers/bench_ledger.py" in capsys.readouterr().err
+def engine_summary_json(**llm: int) -> dict:
+    """What ``python -m drivers.assess --json`` prints, as RunSummary writes it."""
+    from claim_assess.llm.accounting import LLMUsage
+    from claim_assess.run.settings import RunSettings
+    from claim_assess.run.summary import RunFiles, RunSummary
+
+    files = RunFiles(*(f"/ws/runs/r/{name}" for name in ("results.parquet", "line_items.parquet", "summary.json",
+                                                         "report.html", "timeline.jsonl", "ledger")))
+    return RunSummary(run_id="r", complete=True, resumed=False, claims=3, undecided=0, decisions={"APPROVE": 3},
+                      totals={}, wall_seconds=12.5, llm=LLMUsage(**llm), ledger_height=4, checkpoint=None,
+                      endpoint="http://127.0.0.1:1/v1", settings=RunSettings(input="d", workspace="/ws", run_id="r"),
+                      files=files).to_json()
+
+
+def test_the_engine_summary_is_read_as_a_run_summary():
+    printed = "noise\n" + json.dumps(engine_summary_json(retries=4, rate_limited_requests=2, rate_limited_tokens=1))
+    summary, error = read_summary(printed)
+    assert error is None
+    assert (summary.wall_seconds, summary.llm.retries, summary.llm.rate_limited) == (12.5, 4, 3)
+    assert summary.complete is True and summary.files.results == "/ws/runs/r/results.parquet"
+    assert read_summary("no json here") == (None, "no JSON summary")
+    summary, error = read_summary('{"claims": 3}')
+    assert summary is None and error.startswith("unreadable JSON summary")
+
+
+def test_the_engine_subprocess_gets_no_ray_binding_from_the_bench(monkeypatch, tmp_path):
+    # The engine binds a local Ray to 127.0.0.1 by itself: the bench must run it as a user does.
+    from claim_assess.bench import engine
+
+    seen = {}
+
+    def popen(cmd, **kwargs):
+        seen.update(kwargs, cmd=cmd)
+        raise RuntimeError("not started")
+
+    monkeypatch.setattr(engine.subprocess, "Popen", popen)
+    monkeypatch.delenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", raising=False)
+    monkeypatch.setenv("RAY_ADDRESS", "10.0.0.1:6379")
+    ceiling = next(s for s in scenarios(quick=True) if s.name == "ceiling")
+    with pytest.raises(RuntimeError, match="not started"):
+        engine.run_engine(ceiling.runs[0], ceiling, "http://127.0.0.1:1/v1", tmp_path / "data", tmp_path)
+    assert seen["env"]["OPENAI_API_KEY"] == "sim-key"
+    assert "RAY_ADDRESS" not in seen["env"]  # always a fresh local Ray
+    assert "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER" not in seen["env"]
+    assert seen["cwd"] == PROJECT_ROOT and seen["start_new_session"] is True
+
+
+def test_without_the_bench_package_the_entry_point_says_where_it_ships(monkeypatch, capsys):
+    # An installed wheel has claim_assess.drivers but no claim_assess.bench.
+    monkeypatch.setitem(sys.modules, "claim_assess.bench.cli", None)
+    assert bench_entry.main(["ledger", "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert "source repository" in err and "python -m drivers.bench" in err
+
+
+def test_the_entry_point_hands_over_to_the_bench_package(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        bench_entry.main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "exit codes:" in out and "example:" in out and "--scenario" in out
+
+
+@pytest.mark.parametrize("subcommand", ["ledger", "faults"])
+def test_subcommands_keep_their_flags(subcommand, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        bench_entry.main([subcommand, "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert f"claim-assess bench {subcommand}" in out and "exit codes:" in out
+    assert ("--verify-sizes" if subcommand == "ledger" else "--kill-every") in out
+
+
+def test_the_engine_is_run_as_a_user_runs_it(tmp_path):
+    from claim_assess.bench.engine import engine_command
+
+    storm = next(s for s in scenarios(quick=True) if s.name == "storm")
+    cmd = engine_command(storm.runs[0], storm, "http://127.0.0.1:1/v1", tmp_path / "data", tmp_path / "ws")
+    assert cmd[1:3] == ["-m", "drivers.assess"]
+    assert cmd[cmd.index("--run") + 1] == "storm-engine-x4" and "--run-id" not in cmd
+    assert cmd[cmd.index("--rpm") + 1] == "1200" and cmd[cmd.index("--timeout") + 1] == "5.0"
+    assert {"--json", "--quiet", "--no-dashboard"} <= set(cmd)
 
 
 def test_quick_scenarios_are_small_and_cover_every_scenario():
-    quick, full = bench.scenarios(quick=True), bench.scenarios(quick=False)
+    quick, full = scenarios(quick=True), scenarios(quick=False)
     assert [s.name for s in quick] == [s.name for s in full]
     assert sum(r.claims for s in quick for r in s.runs) < 500
     rpm = next(s for s in full if s.name == "rpm-bound")
@@ -290,6 +378,7 @@ def test_quick_scenarios_are_small_and_cover_every_scenario():
 def test_quick_ceiling_smoke_run_writes_results(tmp_path):
     out = tmp_path / "results.json"
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    # The engine binds to loopback by itself; this only keeps test traffic there should it ever regress.
     env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     proc = subprocess.run(
         [sys.executable, "-m", "drivers.bench", "--quick", "--scenario", "ceiling", "--out", str(out),

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from decimal import Decimal
 
 import pyarrow.parquet as pq
@@ -12,12 +11,10 @@ from claim_assess.claims.pipeline import Assessment, failed
 from claim_assess.claims.results import (
     LINE_ITEMS_SCHEMA,
     RESULTS_SCHEMA,
-    build_summary,
     item_rows,
     read_results,
     result_row,
     write_results,
-    write_summary,
 )
 
 T0 = dt.datetime(2026, 11, 29, 12, 0, 0, 123000, tzinfo=dt.timezone.utc)
@@ -80,17 +77,3 @@ def test_write_replaces_previous_file_atomically(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
-def test_summary(tmp_path):
-    rows = [_row(_assessment()), _row(failed("C-2", "P-1", "x", "CHF"), llm_calls=1, prompt_tokens=10,
-                                      completion_tokens=0),
-            _row(failed("C-3", None, "y"), llm_calls=0, prompt_tokens=0, completion_tokens=0)]
-    summary = build_summary(rows, run_id="R1", wall_seconds=30.0, settings={"actors": 4},
-                            llm={"requests": 5, "http_429": 1, "retries": 2})
-    assert summary["decisions"] == {"APPROVE": 0, "PARTIAL": 1, "DENY": 0, "REFER": 0, "FAILED": 2}
-    assert summary["totals"] == {"CHF": {"payout": "1234567890.05", "claimed": "1000.10", "covered": "1000.00"}}
-    assert summary["claims"] == 3 and summary["claims_per_minute"] == 6.0
-    assert summary["llm"] == {"calls": 3, "prompt_tokens": 310, "completion_tokens": 40, "requests": 5,
-                              "http_429": 1, "retries": 2}
-    assert summary["settings"] == {"actors": 4}
-    path = write_summary(tmp_path, summary)
-    assert json.loads(path.read_text()) == summary

@@ -185,7 +185,7 @@ def submit(head: Head, data_dir: Path, workspace: Path, submission_id: str, out:
         str(RAY_CLI), "job", "submit", "--address", head.dashboard, "--working-dir", str(ROOT),
         "--submission-id", submission_id, "--",
         "python", "-m", "drivers.assess", "--actors", "2", "--workspace", str(workspace), "--quiet",
-        "--run-id", RUN_ID, "--input", str(data_dir), "--rpm", "300",
+        "--run", RUN_ID, "--input", str(data_dir), "--rpm", "300",
     ]
     with out.open("w") as log:
         return subprocess.Popen(command, env=head.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -58,5 +58,5 @@ def test_assessors_spread_over_workers_and_the_ledger_stays_with_the_driver(tmp_
         llm_calls_by_node[assessors[row["actor"]]] += row["llm_calls"]
     assert all(llm_calls_by_node[node] > 0 for node in workers), dict(llm_calls_by_node)
     summary = json.loads((workspace / "runs" / run_id / "summary.json").read_text(encoding="utf-8"))
-    assert summary["settings"]["endpoint"].startswith("http://127.0.0.1:")  # the driver node's IP on this cluster
+    assert summary["endpoint"].startswith("http://127.0.0.1:")  # the driver node's IP on this cluster
     assert verify.main(["--workspace", str(workspace)]) == 0

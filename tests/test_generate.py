@@ -346,6 +346,15 @@ def test_cli_refuses_a_non_empty_directory_without_force(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
+def test_cli_io_error_exits_2_and_names_the_path(tmp_path, capsys):
+    (tmp_path / "a-file").write_text("not a directory")
+    out = tmp_path / "a-file" / "dataset"
+    assert cli.main(["--claims", "3", "--seed", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and str(out) in err
+    assert (tmp_path / "a-file").read_text() == "not a directory"
+
+
 def test_cli_force_replaces_generated_files_and_keeps_others(tmp_path):
     (tmp_path / "README.md").write_text("how this was made")
     assert cli.main(["--claims", "5", "--seed", "1", "--out", str(tmp_path), "--format", "files", "--force"]) == 0

@@ -289,7 +289,7 @@ def test_the_driver_completes_a_hostile_dataset(ray_session, tmp_path, monkeypat
 
     run_id = "hostile-run-1"
     code = assess.main(["--input", str(data), "--workspace", str(workspace), "--quiet", "--no-dashboard",
-                        "--actors", "2", "--run-id", run_id])
+                        "--actors", "2", "--run", run_id])
     assert code == 0
 
     rows, _ = read_results(workspace / "runs" / run_id)

@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives import serialization
 
-from claim_assess.actors.ledger_actor import LedgerActor
+from claim_assess.ledger.group_commit import GroupCommitWriter
 from claim_assess.errors import LedgerCorruptError, LedgerError, LedgerWriteError
 from claim_assess.ledger.canonical import canonical_bytes, parse_canonical
 from claim_assess.ledger.checkpoints import CheckpointInfo, read_checkpoint
@@ -179,12 +179,12 @@ def test_failed_checkpoint_fsync_stops_the_writer(tmp_path):
         assert again.height == 2  # C-1 was durable (never acknowledged, but not lost either)
 
 
-# --- the actor, without Ray: a plain class driven by asyncio --------------------------------------
+# --- the group-commit writer (the ledger actor's core), driven by asyncio --------------------------------------
 
 
 def test_actor_checkpoint_is_serialized_with_batches_and_close_writes_the_last(tmp_path):
     async def scenario() -> tuple[int, CheckpointInfo | None, list]:
-        actor = LedgerActor(str(tmp_path), checkpoint_every=1000)
+        actor = GroupCommitWriter(FileLedger.open(tmp_path, checkpoint_every=1000))
         records = await asyncio.gather(*(actor.append(draft(f"C-{i}"), [call(f"C-{i}")]) for i in range(20)))
         middle = await asyncio.gather(
             actor.checkpoint(), *(actor.append(draft(f"D-{i}")) for i in range(5))

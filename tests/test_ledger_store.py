@@ -75,6 +75,16 @@ class TestLedgerContract:
         assert ledger.head_hash == genesis_hash(ledger.ledger_id)
         assert len(ledger.ledger_id) == 32
 
+    def test_checkpoint_signs_the_current_tree_once(self, ledger):
+        assert ledger.checkpoint() is None and ledger.newest_checkpoint is None  # nothing to commit to yet
+        for i in range(3):
+            ledger.append(draft(f"C-{i}"))
+        info = ledger.checkpoint()
+        assert (info.tree_size, info.root, info.head_hash) == (3, ledger.root, ledger.head_hash)
+        assert ledger.checkpoint() == info == ledger.newest_checkpoint  # no new records: no new checkpoint
+        ledger.append(draft("C-3"))
+        assert ledger.checkpoint().tree_size == 4 and ledger.newest_checkpoint.root == ledger.root
+
     def test_records_chain_from_genesis(self, ledger):
         records = [ledger.append(draft(f"C-{i}")) for i in range(4)]
         assert [r.seq for r in records] == [0, 1, 2, 3]

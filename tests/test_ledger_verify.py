@@ -211,6 +211,15 @@ def test_usage_errors_exit_2():
     assert exc.value.code == 2
 
 
+def test_run_is_checked_like_every_run_id(ws, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--workspace", str(ws), "--prove", "C-1", "--run", "no/such run"])
+    assert exc.value.code == 2 and "--run" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["--workspace", str(ws), "--jobs", "0"])
+    assert exc.value.code == 2 and "--jobs must be at least 1" in capsys.readouterr().err
+
+
 def test_call_record_with_a_credential_is_reported(ws):
     path = ws / "ledger" / "llm_calls.jsonl"
     recs = lines(path)

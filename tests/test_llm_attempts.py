@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from claim_assess.llm.attempts import AttemptRecord, new_call_id, public_endpoint, rfc3339
+from claim_assess.credentials import public_endpoint
+from claim_assess.llm.attempts import AttemptRecord, new_call_id, rfc3339
 from claim_assess.llm.limiter import estimate_completion_tokens, estimate_prompt_tokens
 
 

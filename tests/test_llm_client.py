@@ -28,7 +28,8 @@ from claim_assess.claims.prompts import (
 )
 from claim_assess.llm.advisor import ClaimAdvisor
 from claim_assess.llm.attempts import AttemptRecord
-from claim_assess.llm.client import LLMClient, LLMStats
+from claim_assess.llm.accounting import LLMUsage
+from claim_assess.llm.client import LLMClient
 from claim_assess.llm.limiter import AttemptOutcome, Permit, estimate_prompt_tokens
 from claim_assess.llm.retry import RetryPolicy
 from claim_assess.simulator.server import SimulatorConfig, start_simulator
@@ -93,7 +94,7 @@ class Outcome:
     error: ClaimAssessError | None
     records: list[AttemptRecord]
     delays: list[float]
-    stats: LLMStats
+    stats: LLMUsage
     limiter: RecordingLimiter = field(repr=False)
 
 
@@ -111,13 +112,15 @@ def run(url: str, prompt: PromptSpec, parse=parse_coverage_answer, *, key: str =
                              timeout_s=timeout_s, sleep=fake_sleep) as client:
             try:
                 value = await client.ask(prompt, parse, run_id="run-t", claim_id="CLM-1", record=records.append)
-                return value, None, client.stats()
+                return value, None, client.usage()
             except ClaimAssessError as exc:
-                return None, exc, client.stats()
+                return None, exc, client.usage()
 
     value, error, stats = asyncio.run(go())
     # Invariants of every call: one permit per attempt, all returned, one record per attempt, no key leaked.
     assert len(limiter.acquired) == len(limiter.released) == len(records) == stats.requests
+    assert stats.requests == stats.succeeded + stats.rate_limited + stats.errors  # each attempt counted once
+    assert stats == sum((r.usage for r in records), LLMUsage()) + LLMUsage(failed_calls=int(error is not None))
     assert not limiter.outstanding
     assert [r.attempt for r in records] == list(range(1, len(records) + 1))
     reserve = estimate_prompt_tokens(prompt.messages) + prompt.max_completion_tokens
@@ -159,7 +162,7 @@ def test_success_records_one_attempt_with_matching_usage(simulator):
     assert record.started_at <= record.finished_at and record.latency_ms >= 0
     assert out.limiter.released[0].status == 200
     assert out.limiter.released[0].prompt_tokens == record.prompt_tokens
-    assert out.stats.successes == 1 and out.stats.prompt_tokens == record.prompt_tokens
+    assert out.stats.succeeded == 1 and out.stats.prompt_tokens == record.prompt_tokens
     stats = sim.stats()
     assert (stats["requests"], stats["successes"], stats["prompt_tokens"], stats["completion_tokens"]) == (
         1, 1, record.prompt_tokens, record.completion_tokens)
@@ -200,7 +203,7 @@ def test_invalid_answers_are_retried_then_invalid_output_error(simulator, fault)
     assert len(out.records) == FAST.invalid_output_attempts
     assert all(r.status == 200 and r.error.startswith("invalid output") and r.response for r in out.records)
     assert out.delays == []  # wrong answers are retried at once, without a wait
-    assert out.stats.invalid_outputs == 3 and out.stats.failures == 1
+    assert out.stats.invalid_outputs == 3 and out.stats.failed_calls == 1
 
 
 def test_invalid_answer_then_good_one(simulator):
@@ -283,13 +286,13 @@ def test_cancellation_releases_the_permit_and_records_the_attempt(simulator):
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
-            return client.stats()
+            return client.usage()
 
     stats = asyncio.run(go())
     assert not limiter.outstanding and len(limiter.released) == 1
     (record,) = records
     assert record.status == "connection_error" and "abandoned" in record.error
-    assert stats.failures == 1
+    assert stats.failed_calls == 1 and stats.abandoned == 1 and stats.requests == 1
 
 
 def test_claim_advisor_collects_the_claims_attempts(simulator):
@@ -309,10 +312,10 @@ def test_claim_advisor_collects_the_claims_attempts(simulator):
     assert first.status == "covered" and second.recommendation == "APPROVE"
     assert [(a.purpose, a.attempt) for a in advisor.attempts] == [("coverage", 1), ("coverage", 2), ("assessment", 1)]
     assert all(a.claim_id == "CLM-9" and a.run_id == "run-a" for a in advisor.attempts)
-    assert advisor.requests == 3
+    assert advisor.usage.requests == 3
     assert tuple(seen) == advisor.attempts
-    assert advisor.prompt_tokens == sum(a.prompt_tokens or 0 for a in advisor.attempts) > 0
-    assert advisor.completion_tokens == sim.stats()["completion_tokens"]
+    assert advisor.usage.prompt_tokens == sum(a.prompt_tokens or 0 for a in advisor.attempts) > 0
+    assert advisor.usage.completion_tokens == sim.stats()["completion_tokens"]
 
 
 def test_no_record_contains_the_api_key(simulator):

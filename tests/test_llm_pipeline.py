@@ -33,7 +33,7 @@ def test_generated_claims_reach_their_predicted_outcomes_through_the_simulator(t
                     assess_claim(entry, dataset.policies, dataset.policy_errors, advisor)
                     for entry, advisor in zip(dataset.entries, advisors)))
                 assert not limiter.outstanding
-                return results, advisors, client.stats()
+                return results, advisors, client.usage()
 
         results, advisors, stats = asyncio.run(run())
         served = sim.stats()

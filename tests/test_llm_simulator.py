@@ -6,6 +6,7 @@ import asyncio
 import json
 import math
 import re
+import socket
 import statistics
 import urllib.request
 
@@ -13,7 +14,7 @@ import pytest
 
 from claim_assess.errors import ClaimAssessError
 from claim_assess.claims.prompts import COVERAGE_SCHEMA, PromptSpec, fence, parse_coverage_answer
-from claim_assess.drivers.simulate import build_parser, config_from_args
+from claim_assess.drivers.simulate import build_parser, config_from_args, main
 from claim_assess.llm.client import LLMClient
 from claim_assess.llm.limiter import AttemptOutcome, Permit, estimate_prompt_tokens
 from claim_assess.llm.retry import ErrorKind, RetryPolicy, classify, parse_duration, retry_hint
@@ -209,3 +210,19 @@ def test_driver_flags_cover_the_config():
     assert args.host == "127.0.0.1"
     defaults = config_from_args(build_parser().parse_args([]))
     assert defaults == SimulatorConfig()
+
+
+def test_driver_exits_2_when_it_cannot_bind(capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot bind 127.0.0.1:{port}")
+
+
+def test_driver_rejects_a_bad_rate_as_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--port", "0", "--rate-5xx", "2"])
+    assert exc.value.code == 2 and "rate_5xx" in capsys.readouterr().err

@@ -26,7 +26,7 @@ def test_rpm_bound_run_stays_under_the_limit_with_no_failed_claim(ray_session, t
     with start_simulator(config) as simulator:
         code = assess.main(
             ["--llm", "openai", "--base-url", simulator.url, "--model", "sim-gpt", "--rpm", str(RPM),
-             "--input", str(data_dir), "--workspace", str(workspace), "--run-id", "rpm-bound", "--actors", "2",
+             "--input", str(data_dir), "--workspace", str(workspace), "--run", "rpm-bound", "--actors", "2",
              "--quiet", "--no-dashboard"]
         )
         stats = simulator.stats()

@@ -10,10 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from claim_assess.claims.results import ItemRow, ResultRow, write_results, write_summary
+from claim_assess.claims.results import ItemRow, ResultRow, write_results
 from claim_assess.drivers import report as report_module
-from claim_assess.drivers.report import CHART_IDS, safe_settings, write_report
-from claim_assess.drivers.report_data import cumulative_rate, last_json_line, percentile, rate_series, read_attempts
+from claim_assess.llm.accounting import LLMUsage
+from claim_assess.report import write_report
+from claim_assess.report.data import last_json_line, read_attempts
+from claim_assess.report.page import CHART_IDS
+from claim_assess.report.provenance import shown_settings
+from claim_assess.report.rates import cumulative_rate, rate_series
+from claim_assess.run.settings import RunSettings
+from claim_assess.run.summary import RunFiles, RunSummary
+from claim_assess.run.workspace import Workspace
+from claim_assess.stats import percentile
 
 T0 = dt.datetime(2026, 11, 29, 10, 0, 0, tzinfo=dt.UTC)
 HOSTILE = '<script>alert("x")</script><img src=http://evil.example/p.png>'
@@ -78,24 +86,34 @@ CHECKPOINT = {"schema": "checkpoint/1", "ledger_id": "led_1", "tree_size": 5, "r
               "signature": "c2lnbmF0dXJl"}
 
 
-def make_workspace(root: Path, *, timeline: bool = True, checkpoint: bool = True, dataset: Path | None = None,
-                   settings_extra: dict | None = None) -> Path:
-    run_dir = root / "runs" / "run-1"
+def summary_of(workspace: Workspace, settings: RunSettings) -> RunSummary:
+    """The summary.json the run would have written (ledger height 7: two decisions beyond the checkpoint)."""
+    paths = workspace.run(settings.run_id)
+    files = RunFiles(results=str(paths.results), line_items=str(paths.line_items), summary=str(paths.summary),
+                     report=str(paths.report), timeline=str(paths.timeline), ledger=str(workspace.ledger_dir))
+    return RunSummary(
+        run_id=settings.run_id, complete=True, resumed=False, claims=len(ROWS), undecided=0,
+        decisions={"APPROVE": 1, "PARTIAL": 1, "DENY": 1, "REFER": 2, "FAILED": 1}, totals={}, wall_seconds=4.6,
+        llm=LLMUsage(requests=10, succeeded=8, rate_limited_requests=1, transient_errors=1, retries=2,
+                     prompt_tokens=6300, completion_tokens=280),
+        ledger_height=7, checkpoint=None, endpoint="http://127.0.0.1:1/v1", settings=settings, files=files)
+
+
+def make_workspace(root: Path, *, timeline: bool = True, checkpoint: bool = True,
+                   dataset: Path | None = None) -> Path:
+    workspace = Workspace(root)
+    paths = workspace.run("run-1")
     items = [ItemRow("run-1", "C-1", "L1", "covered", "rule", "engine", None, Decimal("500.00"), None)]
-    write_results(run_dir, ROWS, items)
-    settings = {"input": str(dataset) if dataset else "/nonexistent/dataset", "workspace": str(root),
-                "run_id": "run-1", "actors": 2, "claims_per_actor": 4, "llm": "sim", "model": "sim-gpt",
-                "rpm": 600, "tpm": 100000, "endpoint": "http://127.0.0.1:1/v1", **(settings_extra or {})}
-    write_summary(run_dir, {"run_id": "run-1", "claims": len(ROWS), "wall_seconds": 4.6, "claims_per_minute": 78.3,
-                            "ledger_height": 7,
-                            "complete": True, "llm": {"requests": 10, "rate_limited": 1, "retries": 2,
-                                                      "prompt_tokens": 6300, "completion_tokens": 280},
-                            "settings": settings})
-    ledger = root / "ledger"
+    write_results(paths.dir, ROWS, items)
+    settings = RunSettings(input=str(dataset) if dataset else "/nonexistent/dataset", workspace=str(root),
+                           run_id="run-1", actors=2, claims_per_actor=4, llm="sim", model="sim-gpt", rpm=600,
+                           tpm=100000)
+    paths.summary.write_text(json.dumps(summary_of(workspace, settings).to_json()), encoding="utf-8")
+    ledger = workspace.ledger_dir
     ledger.mkdir(parents=True)
     (ledger / "llm_calls.jsonl").write_text("".join(json.dumps(c) + "\n" for c in CALLS) + '{"torn', encoding="utf-8")
     if timeline:
-        (run_dir / "timeline.jsonl").write_text("".join(json.dumps(t) + "\n" for t in TIMELINE), encoding="utf-8")
+        paths.timeline.write_text("".join(json.dumps(t) + "\n" for t in TIMELINE), encoding="utf-8")
     if checkpoint:
         older = {**CHECKPOINT, "tree_size": 2, "root": "ee" * 32}
         (ledger / "checkpoints.jsonl").write_text(json.dumps(older) + "\n" + json.dumps(CHECKPOINT) + "\n")
@@ -121,7 +139,9 @@ def test_report_shows_every_part_of_the_run(tmp_path: Path) -> None:
     assert "trailing 5-second window" in throughput
     latency = section(html, "latency")
     assert "p50" in latency and "p95" in latency
-    assert "median <b>1.8 s</b>" in latency  # durations 1, 1.8, 0.1, 2, 2.5, 2.5 -> nearest-rank p50 1.8
+    # durations 0.1, 1, 1.8, 2, 2.5, 2.5: the median lies halfway between 1.8 and 2 (the project's one
+    # percentile interpolates linearly, as numpy does, so a reader can check the figure)
+    assert "median <b>1.9 s</b>" in latency
     stages = section(html, "stages")
     assert "coverage calls (LLM)" in stages and "assessment call (LLM)" in stages
     assert re.search(r'<td>assessment</td><td class="num">6</td><td class="num">4</td><td class="num">2</td>', stages)
@@ -140,6 +160,13 @@ def test_report_shows_every_part_of_the_run(tmp_path: Path) -> None:
     checkpoint = section(html, "checkpoint")
     assert "cd" * 32 in checkpoint and "ee" * 32 not in checkpoint  # the newest one only
     assert "2 written by the end of this run are not anchored yet" in checkpoint  # height 7, tree_size 5
+    assert f"claim-assess verify --workspace {tmp_path}" in checkpoint and "python -m" not in html
+    header = re.search(r"<header>(.*?)</header>", html, re.S).group(1)
+    assert ">10<" in header and "6,580 tokens" in header and "1 · 2" in header  # summary.llm: requests, 429s, retries
+    assert "78.3 claims/min" in header and "complete" in header
+    llm_use = re.search(r"<th>LLM use</th>.*?</table>", settings, re.S).group(0)
+    assert "<td>rate_limited_requests</td>" in llm_use and "<td>tokens</td>" in llm_use  # LLMUsage.to_json()
+    assert "<td>endpoint</td><td>http://127.0.0.1:1/v1</td>" in settings
     assert "X-1" not in html  # the other run's calls are not this run's
 
 
@@ -154,7 +181,7 @@ def test_untrusted_text_is_escaped_and_nothing_is_fetched(tmp_path: Path) -> Non
 
 
 def test_settings_never_show_a_key_or_url_credentials() -> None:
-    shown = dict(safe_settings({"api_key": "sk-secret", "OPENAI_API_KEY": "sk-2", "auth_token": "t",
+    shown = dict(shown_settings({"api_key": "sk-secret", "OPENAI_API_KEY": "sk-2", "auth_token": "t",
                                 "base_url": "https://user:pw@example.test/v1?key=abc", "tpm": 5, "model": "m"}))
     assert shown["api_key"] == shown["OPENAI_API_KEY"] == shown["auth_token"] == "(hidden)"
     assert shown["base_url"] == "https://example.test/v1"
@@ -198,12 +225,14 @@ def test_evaluation_appears_when_the_dataset_has_expectations(tmp_path: Path) ->
 
 def test_cli_prints_the_path_and_rejects_an_unknown_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     root = make_workspace(tmp_path)
-    assert report_module.main(["run-1", "--workspace", str(root)]) == 0
+    assert report_module.main(["--run", "run-1", "--workspace", str(root)]) == 0
     assert capsys.readouterr().out.strip() == str(root / "runs" / "run-1" / "report.html")
-    assert report_module.main(["nope", "--workspace", str(root)]) == 2
+    assert report_module.main(["--run", "nope", "--workspace", str(root)]) == 2
     err = capsys.readouterr().err
-    assert "nope" in err and "not found" in err and "run-1" in err
-    assert report_module.main(["../etc", "--workspace", str(root)]) == 2
+    assert "nope" in err and "no run" in err and "run-1" in err  # an unknown run names the newest runs
+    assert report_module.main(["--run", "../etc", "--workspace", str(root)]) == 2
+    assert "not a run id" in capsys.readouterr().err
+    assert report_module.main(["run-1", "--workspace", str(root)]) == 2  # the run id is spelled --run everywhere
 
 
 def test_call_log_is_filtered_by_run_and_tolerates_a_torn_tail(tmp_path: Path) -> None:
@@ -232,11 +261,14 @@ def test_rates_per_minute() -> None:
     rates = cumulative_rate(samples, window=5)
     assert [round(v) for _, v in rates[:6]] == [0, 120, 240, 360, 480, 600]
     assert all(abs(v - 600) < 1e-9 for _, v in rates[5:])
-    assert percentile([5, 1, 4, 2, 3], 50) == 3 and percentile([5, 1, 4, 2, 3], 95) == 5 and percentile([], 50) == 0
+    # the project's one percentile interpolates linearly (p95 of 1..5 lies 80% of the way from 4 to 5), and
+    # has no value for no values: the report shows "—" then
+    assert percentile([5, 1, 4, 2, 3], 50) == 3 and percentile([5, 1, 4, 2, 3], 95) == pytest.approx(4.8)
+    assert percentile([], 50) is None
 
 
 def test_a_resumed_runs_timeline_is_put_on_one_clock(tmp_path: Path) -> None:
-    from claim_assess.drivers.report_data import load_report_data
+    from claim_assess.report.data import load_report_data
 
     root = make_workspace(tmp_path)
     second = [{**sample, "t": sample["t"], "at": iso(sample["t"] + 100), "requests": sample["requests"] // 2}
@@ -259,13 +291,24 @@ def test_a_bare_run_still_gets_a_report(tmp_path: Path) -> None:
 
 
 def test_long_series_are_thinned_but_keep_their_ends() -> None:
-    from claim_assess.drivers.report_charts import MAX_POINTS, Series, line_chart, thin
+    from claim_assess.report.charts import MAX_POINTS, Series, line_chart, thin
 
     points = [(float(t), float(t % 7)) for t in range(10_001)]
     thinned = thin(points)
     assert len(thinned) <= MAX_POINTS + 1 and thinned[0] == points[0] and thinned[-1] == points[-1]
     svg = line_chart("c", "t", [Series("s", points, "s-requests")], x_label="x", y_label="y")
     assert svg.count("L") <= MAX_POINTS + 1
+
+
+def test_an_unreadable_summary_is_a_note_not_an_error(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path)
+    summary = Workspace(root).run("run-1").summary
+    summary.write_text(json.dumps({"run_id": "run-1", "claims": 6}))  # an older format: no ledger, no settings
+    html = write_report(root, "run-1").read_text()
+    assert "summary.json could not be read" in html and "status unknown" in html
+    assert "No settings" in section(html, "settings")
+    summary.write_text("{torn")
+    assert "summary.json could not be read" in write_report(root, "run-1").read_text()
 
 
 def test_unreadable_results_are_an_input_error(tmp_path: Path) -> None:

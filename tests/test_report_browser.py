@@ -20,7 +20,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from claim_assess.drivers.report import CHART_IDS, write_report
+from claim_assess.report import write_report
+from claim_assess.report.page import CHART_IDS
 from test_report import make_workspace
 
 DEADLINE_S = 15.0

@@ -24,7 +24,7 @@ import pytest
 from claim_assess.claims.results import read_results
 from claim_assess.claims.synthetic import generate, write_dataset
 from claim_assess.drivers import assess, verify
-from claim_assess.drivers.journal import JOURNAL_FILE
+from claim_assess.run.workspace import Workspace
 from claim_assess.ledger.canonical import parse_canonical
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +42,7 @@ def wait_for(condition, what: str, deadline_s: float = DEADLINE_S, every_s: floa
 
 
 def journaled(run_dir: Path) -> int:
-    path = run_dir / JOURNAL_FILE
+    path = Workspace(run_dir.parent.parent).run(run_dir.name).journal
     return path.read_bytes().count(b"\n") if path.exists() else 0
 
 
@@ -93,7 +93,7 @@ def test_resume_after_kill_9_at_random_moments_decides_every_claim_once(dataset,
     kill_points = [0, *sorted(rng.sample(range(2, len(claim_ids) - 4), 4))]
     acknowledged: set[str] = set()
     for number, point in enumerate(kill_points):
-        args = ["--resume", run_id] if number else ["--run-id", run_id, "--input", str(data_dir), "--actors", "2"]
+        args = ["--resume", "--run", run_id] if number else ["--run", run_id, "--input", str(data_dir), "--actors", "2"]
         driver = start_driver(*args, "--workspace", str(tmp_path), "--rpm", "300")
         try:
             if point == 0:
@@ -107,7 +107,7 @@ def test_resume_after_kill_9_at_random_moments_decides_every_claim_once(dataset,
             if driver.poll() is None:
                 driver.kill()
         acknowledged |= {d["claim_id"] for d in ledger_decisions(tmp_path, run_id) if d["decision"] != "FAILED"}
-    final = start_driver("--resume", run_id, "--workspace", str(tmp_path))
+    final = start_driver("--resume", "--run", run_id, "--workspace", str(tmp_path))
     output, _ = final.communicate(timeout=300)
     assert final.returncode == 0, output
     assert "resuming:" in output
@@ -119,19 +119,20 @@ def test_a_signal_stops_gracefully_with_partial_results_and_a_resume_hint(datase
     data_dir, claim_ids = dataset
     run_id = f"stop-{code}"
     run_dir = tmp_path / "runs" / run_id
-    driver = start_driver("--run-id", run_id, "--input", str(data_dir), "--workspace", str(tmp_path),
+    driver = start_driver("--run", run_id, "--input", str(data_dir), "--workspace", str(tmp_path),
                           "--rpm", "300", "--actors", "2")
     wait_for(lambda: journaled(run_dir) >= 5 or driver.poll() is not None, "5 decisions")
     driver.send_signal(signum)
     output, _ = driver.communicate(timeout=120)
     assert driver.returncode == code, output
-    assert f"--resume {run_id}" in output
+    assert f"--resume --run {run_id}" in output
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["complete"] is False and summary["resume"].endswith(f"--resume {run_id} --workspace {tmp_path}")
+    assert summary["complete"] is False
+    assert summary["resume_command"] == f"claim-assess assess --resume --run {run_id} --workspace {tmp_path}"
     partial, _ = read_results(run_dir)
     assert 5 <= len(partial) < len(claim_ids)
     assert verify.main(["--workspace", str(tmp_path)]) == 0
-    resumed = start_driver("--resume", run_id, "--workspace", str(tmp_path))
+    resumed = start_driver("--resume", "--run", run_id, "--workspace", str(tmp_path))
     output, _ = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, output
     assert_each_claim_decided_once(tmp_path, run_id, claim_ids, {r["claim_id"] for r in partial})
@@ -146,7 +147,7 @@ def test_killed_actors_cost_no_claim_and_no_duplicate(ray_session, dataset, tmp_
     result: dict = {}
     driver = threading.Thread(
         target=lambda: result.update(code=assess.main(
-            ["--run-id", run_id, "--input", str(data_dir), "--workspace", str(tmp_path), "--actors", "2",
+            ["--run", run_id, "--input", str(data_dir), "--workspace", str(tmp_path), "--actors", "2",
              "--rpm", "400", "--quiet", "--no-dashboard"])),
         daemon=True,
     )

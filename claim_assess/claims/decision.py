@@ -32,6 +32,8 @@ PARTIALLY_COVERED = "PARTIALLY_COVERED"
 COVERED_CODE = "COVERED"
 
 MIN_ASSESSMENT_CONFIDENCE = 0.6
+# The version of these rules (the decision table, payout, coverage order) recorded with every decision.
+RULES_VERSION = "claims-rules/1"
 _ZERO_MONEY = Decimal("0.00")
 
 

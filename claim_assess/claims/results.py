@@ -1,16 +1,14 @@
-"""Run outputs (spec section 3): results.parquet, line_items.parquet and summary.json.
+"""The result files of a run (spec section 3): results.parquet and line_items.parquet.
 
-Files are written to a temporary name, fsynced, then renamed over the target, so a crash leaves either the
-old file or the new one, never half of one.
+Both are written whole or not at all (``claim_assess.files``): a crash leaves the old files or the new ones.
+Where they live is ``claim_assess.run.workspace``; the file names are part of the format, so they are here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -21,8 +19,9 @@ import pyarrow.parquet as pq
 
 from claim_assess.claims.decision import APPROVE, DENY, FAILED, PARTIAL, REFER
 from claim_assess.claims.pipeline import Assessment
+from claim_assess.files import replacing
 
-RESULTS_FILE, LINE_ITEMS_FILE, SUMMARY_FILE = "results.parquet", "line_items.parquet", "summary.json"
+RESULTS_FILE, LINE_ITEMS_FILE = "results.parquet", "line_items.parquet"
 DECISIONS = (APPROVE, PARTIAL, DENY, REFER, FAILED)
 
 _MONEY = pa.decimal128(12, 2)
@@ -143,24 +142,6 @@ def item_rows(run_id: str, assessment: Assessment) -> list[ItemRow]:
                     c.llm_confidence) for c in assessment.items]
 
 
-def _write_atomic(target: Path, write: Any) -> Path:
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        _publish(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return target
-
-
-def _publish(tmp: Path, target: Path) -> None:
-    """Make a finished temp file durable, then give it its real name in one atomic step."""
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, target)
-
-
 def _table(rows: Sequence[Any], schema: pa.Schema) -> pa.Table:
     records = [asdict(row) for row in rows]
     for record in records:
@@ -171,31 +152,26 @@ def _table(rows: Sequence[Any], schema: pa.Schema) -> pa.Table:
 
 def write_results(run_dir: str | os.PathLike[str], rows: Sequence[ResultRow],
                   items: Sequence[ItemRow]) -> tuple[Path, Path]:
-    return write_results_in_batches(run_dir, [(rows, items)])
+    """Both files in ``run_dir`` in one go (small runs and tests)."""
+    directory = Path(run_dir)
+    return write_results_in_batches(directory / RESULTS_FILE, directory / LINE_ITEMS_FILE, [(rows, items)])
 
 
-def write_results_in_batches(run_dir: str | os.PathLike[str],
+def write_results_in_batches(results_path: str | os.PathLike[str], line_items_path: str | os.PathLike[str],
                              batches: Iterable[tuple[Sequence[ResultRow], Sequence[ItemRow]]]) -> tuple[Path, Path]:
     """Write results.parquet and line_items.parquet a batch (row group) at a time.
 
     Memory stays bounded by one batch however many claims a run has; both files appear whole or not at
     all (temp names, fsync, rename), so a crash never leaves a half file.
     """
-    directory = Path(run_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    targets = (directory / RESULTS_FILE, directory / LINE_ITEMS_FILE)
-    temps = [t.with_name(f".{t.name}.tmp-{os.getpid()}") for t in targets]
-    try:
-        with pq.ParquetWriter(temps[0], RESULTS_SCHEMA) as results, pq.ParquetWriter(temps[1], LINE_ITEMS_SCHEMA) as lines:
+    targets = (Path(results_path), Path(line_items_path))
+    targets[0].parent.mkdir(parents=True, exist_ok=True)
+    with replacing(*targets) as temps:
+        with pq.ParquetWriter(temps[0], RESULTS_SCHEMA) as results, \
+                pq.ParquetWriter(temps[1], LINE_ITEMS_SCHEMA) as lines:
             for rows, items in batches:
                 results.write_table(_table(rows, RESULTS_SCHEMA))
                 lines.write_table(_table(items, LINE_ITEMS_SCHEMA))
-        for temp, target in zip(temps, targets, strict=True):
-            _publish(temp, target)
-    finally:
-        for temp in temps:
-            if temp.exists():
-                temp.unlink()
     return targets
 
 
@@ -203,68 +179,3 @@ def read_results(run_dir: str | os.PathLike[str]) -> tuple[list[dict], list[dict
     directory = Path(run_dir)
     return (pq.read_table(directory / RESULTS_FILE).to_pylist(),
             pq.read_table(directory / LINE_ITEMS_FILE).to_pylist())
-
-
-def _money(value: Decimal) -> str:
-    return f"{value:.2f}"
-
-
-class SummaryTally:
-    """The run summary accumulated row by row, so it can ride along the pass that writes the result files."""
-
-    def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
-        self.totals: dict[str, dict[str, Decimal]] = {}
-        self.llm: dict[str, Any] = {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0}
-        self.claim_ids: set[str] = set()
-
-    def add(self, row: ResultRow) -> None:
-        self.claim_ids.add(row.claim_id)
-        self.counts[row.decision] += 1
-        self.llm["calls"] += row.llm_calls
-        self.llm["prompt_tokens"] += row.prompt_tokens
-        self.llm["completion_tokens"] += row.completion_tokens
-        if row.currency is None:
-            return
-        bucket = self.totals.setdefault(row.currency, {"payout": Decimal("0.00"), "claimed": Decimal("0.00"),
-                                                       "covered": Decimal("0.00")})
-        bucket["payout"] += row.payout
-        bucket["claimed"] += row.claimed_total or 0
-        bucket["covered"] += row.covered_total or 0
-
-    def summary(self, *, run_id: str, wall_seconds: float, settings: Mapping[str, Any],
-                llm: Mapping[str, Any]) -> dict[str, Any]:
-        """Counts by decision, money totals per currency, throughput, LLM usage and the run's settings.
-
-        ``llm`` carries the client's own statistics (requests, 429s, retries); per-claim call and token
-        sums from the rows are reported under ``calls`` / ``prompt_tokens`` / ``completion_tokens`` unless given.
-        """
-        claims = sum(self.counts.values())
-        minutes = wall_seconds / 60
-        return {
-            "run_id": run_id,
-            "claims": claims,
-            "decisions": {decision: self.counts.get(decision, 0) for decision in DECISIONS},
-            "totals": {currency: {k: _money(v) for k, v in sums.items()}
-                       for currency, sums in sorted(self.totals.items())},
-            "wall_seconds": round(wall_seconds, 3),
-            "claims_per_minute": round(claims / minutes, 2) if minutes > 0 else None,
-            "llm": {**self.llm, **llm},
-            "settings": dict(settings),
-        }
-
-
-def build_summary(rows: Iterable[ResultRow], *, run_id: str, wall_seconds: float, settings: Mapping[str, Any],
-                  llm: Mapping[str, Any]) -> dict[str, Any]:
-    """The summary of ``rows`` in one call (see ``SummaryTally`` for the streaming form)."""
-    tally = SummaryTally()
-    for row in rows:
-        tally.add(row)
-    return tally.summary(run_id=run_id, wall_seconds=wall_seconds, settings=settings, llm=llm)
-
-
-def write_summary(run_dir: str | os.PathLike[str], summary: Mapping[str, Any]) -> Path:
-    directory = Path(run_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n"
-    return _write_atomic(directory / SUMMARY_FILE, lambda p: p.write_text(text, encoding="utf-8"))

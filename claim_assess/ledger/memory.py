@@ -1,16 +1,35 @@
-"""MemoryLedger: the ledger contract without files (tests, dry runs)."""
+"""MemoryLedger: the ledger contract without files (tests, dry runs).
+
+Its checkpoints are signed with a key made for it and kept in memory: the same Merkle root and signature as a
+FileLedger's, so a contract test can compare the two; nothing of it outlives the process.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from claim_assess.errors import LedgerError
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from claim_assess.ledger.chain import Batch, IdempotencyIndex, filter_run, plan_batch
+from claim_assess.ledger.checkpoints import Checkpoint, CheckpointInfo, make_checkpoint
+from claim_assess.ledger.keys import SigningKey, key_id_of
 from claim_assess.ledger.merkle import MerkleFrontier
-from claim_assess.ledger.records import DecisionDraft, DecisionRecord, genesis_hash, new_ledger_id, utc_now
+from claim_assess.ledger.records import (
+    DecisionDraft,
+    DecisionRecord,
+    format_timestamp,
+    genesis_hash,
+    new_ledger_id,
+    utc_now,
+)
+
+
+IN_MEMORY = "(in memory)"
 
 
 class MemoryLedger:
@@ -24,6 +43,9 @@ class MemoryLedger:
         self._frontier = MerkleFrontier()
         self._lock = threading.Lock()
         self._closed = False
+        private = Ed25519PrivateKey.generate()
+        self._key = SigningKey(private, key_id_of(private.public_key()), Path(IN_MEMORY))
+        self.checkpoints: list[Checkpoint] = []
 
     @property
     def height(self) -> int:
@@ -75,6 +97,25 @@ class MemoryLedger:
     def calls(self) -> Iterator[dict[str, Any]]:
         """The logged call records, with record_hash (copies)."""
         return iter([dict(c) for c in self._calls])
+
+    def checkpoint(self) -> CheckpointInfo | None:
+        with self._lock:
+            if not self._records:
+                return None
+            newest = self.checkpoints[-1] if self.checkpoints else None
+            if newest is None or newest.tree_size < len(self._records):
+                self.checkpoints.append(make_checkpoint(
+                    self._key, ledger_id=self.ledger_id, tree_size=len(self._records), root=self.root,
+                    head_hash=self._head_hash, created_at=format_timestamp(self._clock())))
+            return self.newest_checkpoint
+
+    @property
+    def newest_checkpoint(self) -> CheckpointInfo | None:
+        return self.checkpoints[-1].info(IN_MEMORY, IN_MEMORY) if self.checkpoints else None
+
+    @property
+    def public_key(self):
+        return self._key.public
 
     def close(self) -> None:
         self._closed = True

@@ -12,12 +12,13 @@ import json
 import re
 import secrets
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+from claim_assess.credentials import CALL_CREDENTIAL_FIELD
 from claim_assess.errors import InvalidRecordError
 from claim_assess.ledger.canonical import canonical_bytes, hash_and_line, seal_sorted, sha256_hex, sorted_text
 
@@ -402,7 +403,6 @@ _PURPOSES = frozenset({"coverage", "assessment"})
 _STATUS_WORDS = frozenset({"timeout", "connection_error"})
 
 
-_SECRET_KEY = re.compile(r"authorization|api[_-]?key", re.IGNORECASE)
 
 
 def _copy_checked(value: Any, where: str) -> Any:
@@ -419,7 +419,7 @@ def _copy_checked(value: Any, where: str) -> Any:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InvalidRecordError(f"call record key {where}.{key!r} is not a string")
-            if _SECRET_KEY.search(key):
+            if CALL_CREDENTIAL_FIELD.search(key):
                 raise InvalidRecordError(f"call record must not hold credentials: key {where}.{key}")
             out[key] = _copy_checked(item, f"{where}.{key}")
         return out
@@ -436,7 +436,7 @@ class _SlowPath(Exception):
 
 def _fast_hook(obj: dict[str, Any]) -> dict[str, Any]:
     keys = "\x00".join(obj)
-    if not keys.isascii() or _SECRET_KEY.search(keys):
+    if not keys.isascii() or CALL_CREDENTIAL_FIELD.search(keys):
         raise _SlowPath
     return obj
 
@@ -458,7 +458,7 @@ _FAST_DECODER = json.JSONDecoder(
 
 
 _PLAIN_DECODER = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_float, parse_int=_small_int)
-_API_KEY_WORD = re.compile(r"api[_-]?key")
+_API_KEY_WORD = re.compile(r"api[_-]?key")  # CALL_CREDENTIAL_FIELD on lower-cased text, behind a cheap `in` test
 
 
 def _plain_copy(call: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
@@ -485,21 +485,6 @@ def _plain_copy(call: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
     except (_SlowPath, TypeError, ValueError, RecursionError, StopIteration):
         return _copy_checked(call, "call"), None
     return plain, text
-
-
-def credential_key_path(value: Any, where: str = "") -> str | None:
-    """Path of the first key that looks like it carries a credential, or None (for verify)."""
-    stack = [(value, where)]
-    while stack:
-        item, path = stack.pop()
-        if isinstance(item, dict):
-            for key, sub in item.items():
-                if _SECRET_KEY.search(key):
-                    return f"{path}.{key}".lstrip(".")
-                stack.append((sub, f"{path}.{key}"))
-        elif isinstance(item, list):
-            stack.extend((sub, f"{path}[{i}]") for i, sub in enumerate(item))
-    return None
 
 
 def _opt_int(value: Any) -> bool:

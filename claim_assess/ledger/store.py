@@ -1,19 +1,22 @@
-"""The ledger contract (one Protocol) and its two implementations.
+"""The ledger contract (one Protocol), its two implementations, and how a writer process opens one.
 
 MemoryLedger keeps everything in lists; FileLedger is the durable one. The same contract test runs
-against both (tests/test_ledger_store.py), so the actor can be tested with either.
+against both (tests/test_ledger_store.py), and the ``ledger`` actor takes a factory (``OpenFileLedger`` or
+``MemoryLedger`` itself), so the in-memory ledger drives the actor in its contract test too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from claim_assess.ledger.checkpoints import CheckpointInfo
 from claim_assess.ledger.filestore import FileLedger
 from claim_assess.ledger.memory import MemoryLedger
 from claim_assess.ledger.records import DecisionDraft, DecisionRecord
 
-__all__ = ["Ledger", "MemoryLedger", "FileLedger"]
+__all__ = ["Ledger", "MemoryLedger", "FileLedger", "OpenFileLedger"]
 
 
 @runtime_checkable
@@ -46,5 +49,26 @@ class Ledger(Protocol):
     def decisions(self, run_id: str | None = None) -> Iterator[DecisionRecord]:
         """Records in seq order, optionally only one run's."""
 
+    def checkpoint(self) -> CheckpointInfo | None:
+        """Sign the current tree if records follow the newest checkpoint; the newest one (None when empty)."""
+
+    @property
+    def newest_checkpoint(self) -> CheckpointInfo | None:
+        """The newest signed checkpoint, None before the first."""
+
     def close(self) -> None:
         """Release files and the writer lock."""
+
+
+@dataclass(frozen=True)
+class OpenFileLedger:
+    """Opens the FileLedger in ``directory`` when called: what the ledger actor is given (it is picklable,
+    and a restarted actor calls it again, which runs the ledger's recovery)."""
+
+    directory: str
+    signing_key_path: str | None = None
+    checkpoint_every: int = 1000
+
+    def __call__(self) -> FileLedger:
+        return FileLedger.open(self.directory, signing_key_path=self.signing_key_path,
+                               checkpoint_every=self.checkpoint_every)

@@ -56,7 +56,8 @@ from claim_assess.ledger.filestore import CALLS_FILE, DECISIONS_FILE, META_FILE
 from claim_assess.ledger.keys import PUBLIC_KEY_FILE, key_id_of, load_public_key
 from claim_assess.ledger.lines import read_decision_fields
 from claim_assess.ledger.merkle import MerkleFrontier, leaf_hash
-from claim_assess.ledger.records import CALL_SCHEMA, FAILED, credential_key_path, genesis_hash
+from claim_assess.credentials import first_credential_field
+from claim_assess.ledger.records import CALL_SCHEMA, FAILED, genesis_hash
 
 MAX_LISTED_PROBLEMS = 100
 MAX_CALL_MISSES = 5
@@ -242,7 +243,7 @@ class _CallReader:
                 self._problems.add(where, f"not an {CALL_SCHEMA} record with call_id and record_hash")
             return None, None
         if report:
-            secret = credential_key_path(value)
+            secret = first_credential_field(value)
             if secret is not None:
                 self._problems.add(where, f"call record holds a credential-like key {secret}")
         if computed != stored:

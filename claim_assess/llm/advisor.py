@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from claim_assess.llm.accounting import LLMUsage
 from claim_assess.llm.attempts import AttemptRecord
 from claim_assess.llm.client import LLMClient, PromptLike
 
@@ -32,12 +33,19 @@ class ClaimAdvisor:
         self.claim_id = claim_id
         self._on_attempt = on_attempt  # e.g. live progress: told of each attempt as it ends
         self._attempts: list[AttemptRecord] = []
+        self._usage = LLMUsage()
 
     async def ask(self, prompt: PromptLike, parse: Callable[[str], T]) -> T:
-        return await self._client.ask(prompt, parse, run_id=self.run_id, claim_id=self.claim_id, record=self._record)
+        try:
+            return await self._client.ask(prompt, parse, run_id=self.run_id, claim_id=self.claim_id,
+                                          record=self._record)
+        except BaseException:
+            self._usage += LLMUsage(failed_calls=1)
+            raise
 
     def _record(self, attempt: AttemptRecord) -> None:
         self._attempts.append(attempt)
+        self._usage += attempt.usage
         if self._on_attempt is not None:
             self._on_attempt(attempt)
 
@@ -46,13 +54,6 @@ class ClaimAdvisor:
         return tuple(self._attempts)
 
     @property
-    def requests(self) -> int:
-        return len(self._attempts)
-
-    @property
-    def prompt_tokens(self) -> int:
-        return sum(a.prompt_tokens or 0 for a in self._attempts)
-
-    @property
-    def completion_tokens(self) -> int:
-        return sum(a.completion_tokens or 0 for a in self._attempts)
+    def usage(self) -> LLMUsage:
+        """This claim's attempts, their tokens and latency, and its calls that ended without an answer."""
+        return self._usage

@@ -1,7 +1,8 @@
 """One record per HTTP attempt (ledger spec section 3, without ``record_hash``: the ledger adds it).
 
 Records carry what was sent and received so an auditor can replay a decision's reasoning, and
-never a credential: the endpoint is stripped of userinfo, query and fragment, and no header is kept.
+never a credential: the endpoint is stripped of userinfo, query and fragment (``claim_assess.credentials``),
+and no header is kept.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from claim_assess.llm.accounting import OK, LLMUsage
 
 SCHEMA = "llm_call/1"
 
@@ -19,16 +21,6 @@ SCHEMA = "llm_call/1"
 def new_call_id() -> str:
     """"call_" + 16 lowercase hex from the OS's randomness: unique across actors and restarts."""
     return "call_" + secrets.token_hex(8)
-
-
-def public_endpoint(base_url: str) -> str:
-    """The base URL without credentials: userinfo, query (Azure-style ``?api-key=``) and fragment go."""
-    parts = urlsplit(base_url)
-    host = parts.hostname or ""
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    netloc = host if parts.port is None else f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def rfc3339(moment: datetime) -> str:
@@ -62,6 +54,13 @@ class AttemptRecord:
     latency_ms: int
     started_at: str  # RFC 3339 UTC with milliseconds
     finished_at: str
+    # How the attempt ended ("ok", "abandoned" or an ErrorKind value): for accounting, not part of llm_call/1.
+    outcome: str = OK
+
+    @property
+    def usage(self) -> LLMUsage:
+        return LLMUsage.of(kind=self.outcome, attempt=self.attempt, latency_ms=self.latency_ms,
+                           prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens)
 
     def to_json(self) -> dict[str, Any]:
         """The spec's llm_call/1 object, ready for canonical JSON (no floats, no record_hash)."""

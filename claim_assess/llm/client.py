@@ -10,10 +10,11 @@ every retry is visible here: budgeted, logged and counted.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -23,14 +24,18 @@ from openai.types.chat import ChatCompletion
 from claim_assess.errors import (
     DeadlineExceeded,
     InvalidOutputError,
+    LLMError,
     LLMCallError,
     QuotaExhausted,
 )
-from claim_assess.llm.attempts import AttemptRecord, new_call_id, public_endpoint, rfc3339, utc_now
+from claim_assess.credentials import Redactor, public_endpoint
+from claim_assess.llm.accounting import ABANDONED, OK, LLMUsage
+from claim_assess.llm.attempts import AttemptRecord, new_call_id, rfc3339, utc_now
 from claim_assess.llm.limiter import AttemptOutcome, Limiter, estimate_prompt_tokens
 from claim_assess.llm.retry import ErrorKind, RetryPolicy, classify, retry_hint
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class PromptLike(Protocol):
@@ -45,21 +50,6 @@ class PromptLike(Protocol):
     def response_format(self) -> dict: ...
 
 
-@dataclass(frozen=True)
-class LLMStats:
-    """A snapshot of what one client has done since it was made."""
-
-    requests: int = 0  # HTTP attempts
-    successes: int = 0  # attempts whose answer was accepted
-    rate_limited_requests: int = 0  # 429s of type "requests"
-    rate_limited_tokens: int = 0  # 429s of type "tokens"
-    quota_errors: int = 0
-    transient_errors: int = 0  # 5xx, timeouts, dropped connections
-    invalid_outputs: int = 0
-    retries: int = 0  # attempts after the first of a call
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    failures: int = 0  # calls that ended in an exception
 
 
 @dataclass(frozen=True)
@@ -72,6 +62,29 @@ class _Attempt:
     status: int | str = 0
     error: str | None = None
     hint_s: float | None = None
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """What one HTTP exchange gave: the verdict on it, and what the limiter and the attempt's record need."""
+
+    result: _Attempt
+    headers: Mapping[str, str] = field(default_factory=dict)
+    error_body: str | None = None
+    content: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+    @property
+    def outcome(self) -> str:
+        """For accounting: "ok", the ErrorKind's value, or "abandoned"."""
+        if self.result.ok:
+            return OK
+        return self.result.kind.value if self.result.kind is not None else ABANDONED
+
+
+def _abandoned(why: str) -> _Sent:
+    return _Sent(_Attempt(status="connection_error", kind=None, error=f"attempt abandoned: {why}"))
 
 
 class LLMClient:
@@ -99,17 +112,18 @@ class LLMClient:
         self._rng = rng if rng is not None else random.Random()
         # Kept only to scrub it from anything a server echoes back (defence in depth: records and
         # limiter outcomes must never carry the key, even if a gateway reflects it in an error).
-        self._secret = api_key if len(api_key) >= 16 else None  # real keys are long; toy keys could collide
+        self._redact = Redactor(api_key)
         self._openai = openai.AsyncOpenAI(
             base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout_s
         )
-        self._counts: dict[str, int] = {name: 0 for name in LLMStats.__dataclass_fields__}
+        self._usage = LLMUsage()
 
     def __repr__(self) -> str:  # never shows the key
         return f"LLMClient(endpoint={self.endpoint!r}, model={self.model!r})"
 
-    def stats(self) -> LLMStats:
-        return LLMStats(**self._counts)
+    def usage(self) -> LLMUsage:
+        """Every attempt this client made so far, and the calls that ended without an answer."""
+        return self._usage
 
     async def close(self) -> None:
         await self._openai.close()
@@ -142,8 +156,6 @@ class LLMClient:
         try:
             while True:
                 attempt += 1
-                if attempt > 1:
-                    self._counts["retries"] += 1
                 result = await self._attempt(prompt, parse, attempt, reserve, run_id, claim_id, record)
                 if result.ok:
                     return result.value
@@ -171,8 +183,10 @@ class LLMClient:
                     raise LLMCallError(f"gave up after {attempt} attempts: {why}", result.status)
                 if delay > 0:
                     await self._sleep(delay)
-        except BaseException:
-            self._counts["failures"] += 1
+        except BaseException as exc:
+            self._usage += LLMUsage(failed_calls=1)
+            if isinstance(exc, LLMError):
+                log.info("%s call for claim %s ended without an answer: %s", prompt.purpose, claim_id, exc)
             raise
 
     async def _attempt(
@@ -185,118 +199,74 @@ class LLMClient:
         claim_id: str,
         record: Callable[[AttemptRecord], None],
     ) -> _Attempt:
-        messages = [dict(m) for m in prompt.messages]
-        response_format = prompt.response_format()
         request = {
-            "messages": messages,
-            "response_format": response_format,
+            "messages": [dict(m) for m in prompt.messages],
+            "response_format": prompt.response_format(),
             "max_completion_tokens": prompt.max_completion_tokens,
             "temperature": 0,
         }
         permit = await self._limiter.acquire(reserve)
-        self._counts["requests"] += 1
         wall_start, t0 = self._wall_clock(), self._clock()
-        status: int | str = "connection_error"
-        headers: Mapping[str, str] = {}
-        error_body: str | None = None
-        content: str | None = None
-        prompt_tokens = completion_tokens = None
-        result = _Attempt(status=status, kind=ErrorKind.TRANSIENT)
+        sent = _abandoned("cancelled before it was sent")
         try:
-            try:
-                raw = await self._openai.chat.completions.with_raw_response.create(
-                    model=self.model,
-                    messages=messages,
-                    response_format=response_format,
-                    max_completion_tokens=prompt.max_completion_tokens,
-                    temperature=0,
-                )
-                status = raw.status_code
-                headers = {k.lower(): v for k, v in raw.headers.items()}
-                completion = raw.parse()
-                if not isinstance(completion, ChatCompletion):  # e.g. an HTML page from a proxy
-                    raise ValueError(f"got {type(completion).__name__}, not a chat completion")
-            except openai.APITimeoutError as exc:
-                status = "timeout"
-                result = _Attempt(status=status, kind=ErrorKind.TRANSIENT, error=f"timeout: {exc}")
-            except openai.APIConnectionError as exc:
-                status = "connection_error"
-                result = _Attempt(status=status, kind=ErrorKind.TRANSIENT, error=f"connection error: {exc}")
-            except openai.APIStatusError as exc:
-                status = exc.status_code
-                headers = {k.lower(): v for k, v in exc.response.headers.items()}
-                error_body = self._redact(_response_text(exc.response))
-                kind = classify(status, error_body)
-                result = _Attempt(
-                    status=status,
-                    kind=kind,
-                    error=f"HTTP {status}: {_short(error_body)}",
-                    hint_s=retry_hint(headers, error_body),
-                )
-                self._count_error(kind)
-            except (openai.APIResponseValidationError, ValueError) as exc:  # a 2xx body that is not a completion
-                status = getattr(exc, "status_code", status)
-                result = _Attempt(status=status, kind=ErrorKind.INVALID_OUTPUT,
-                                  error=f"invalid output: response body is not a completion: {_short(str(exc))}")
-                self._counts["invalid_outputs"] += 1
-            else:
-                usage = completion.usage
-                if usage is not None:
-                    prompt_tokens, completion_tokens = usage.prompt_tokens, usage.completion_tokens
-                    self._counts["prompt_tokens"] += prompt_tokens or 0
-                    self._counts["completion_tokens"] += completion_tokens or 0
-                result = self._judge(completion, parse, status)
-                content = result.value if not result.ok else _content_of(completion)
-                if not result.ok:
-                    result = _Attempt(status=status, kind=result.kind, error=result.error)
-                    self._counts["invalid_outputs"] += 1
-                else:
-                    self._counts["successes"] += 1
-            if isinstance(status, str):
-                self._counts["transient_errors"] += 1
+            sent = await self._send(request, parse)
         except BaseException as exc:  # cancelled, or a bug in parse: the attempt still gets its record
-            result = _Attempt(status=status, kind=ErrorKind.TRANSIENT,
-                              error=f"attempt abandoned: {type(exc).__name__}")
+            sent = _abandoned(type(exc).__name__)
             raise
         finally:
             latency_ms = max(0, round((self._clock() - t0) * 1000))
-            outcome = AttemptOutcome(
-                status=status,
-                headers=headers,
-                prompt_tokens=prompt_tokens,
-                completion_tokens=completion_tokens,
-                error_body=error_body,
-                max_completion_tokens=prompt.max_completion_tokens,
-            )
+            outcome = AttemptOutcome(status=sent.result.status, headers=sent.headers, prompt_tokens=sent.prompt_tokens,
+                                     completion_tokens=sent.completion_tokens, error_body=sent.error_body,
+                                     max_completion_tokens=prompt.max_completion_tokens)
             # Shielded so the budget goes back even if the claim is being cancelled.
             await asyncio.shield(self._limiter.release(permit, outcome))
-            record(
-                AttemptRecord(
-                    call_id=new_call_id(),
-                    run_id=run_id,
-                    claim_id=claim_id,
-                    purpose=prompt.purpose,
-                    item_id=prompt.item_id,
-                    attempt=attempt,
-                    model=self.model,
-                    endpoint=self.endpoint,
-                    request=request,
-                    response=self._redact(content),
-                    status=status,
-                    error=self._redact(result.error) if not result.ok else None,
-                    prompt_tokens=prompt_tokens,
-                    completion_tokens=completion_tokens,
-                    latency_ms=latency_ms,
-                    started_at=rfc3339(wall_start),
-                    finished_at=rfc3339(self._wall_clock()),
-                )
+            attempt_record = AttemptRecord(
+                call_id=new_call_id(), run_id=run_id, claim_id=claim_id, purpose=prompt.purpose,
+                item_id=prompt.item_id, attempt=attempt, model=self.model, endpoint=self.endpoint, request=request,
+                response=self._redact(sent.content), status=sent.result.status,
+                error=self._redact(sent.result.error) if not sent.result.ok else None,
+                prompt_tokens=sent.prompt_tokens, completion_tokens=sent.completion_tokens, latency_ms=latency_ms,
+                started_at=rfc3339(wall_start), finished_at=rfc3339(self._wall_clock()), outcome=sent.outcome,
             )
-        return result
+            self._usage += attempt_record.usage
+            log.debug("%s attempt %d for claim %s: %s (%s) in %d ms", prompt.purpose, attempt, claim_id,
+                      attempt_record.status, attempt_record.outcome, latency_ms)
+            record(attempt_record)
+        return sent.result
 
-    def _redact(self, text: str | None) -> str | None:
-        if text is None or self._secret is None:
-            return text
-        return text.replace(self._secret, "[redacted]")
+    async def _send(self, request: Mapping[str, Any], parse: Callable[[str], T]) -> _Sent:
+        """One HTTP exchange, and the verdict on it: every way it can go wrong becomes an ``_Attempt``."""
+        status: int | str = "connection_error"
+        try:
+            raw = await self._openai.chat.completions.with_raw_response.create(model=self.model, **request)
+            status = raw.status_code
+            headers = {k.lower(): v for k, v in raw.headers.items()}
+            completion = raw.parse()
+            if not isinstance(completion, ChatCompletion):  # e.g. an HTML page from a proxy
+                raise ValueError(f"got {type(completion).__name__}, not a chat completion")
+        except openai.APITimeoutError as exc:
+            return _Sent(_Attempt(status="timeout", kind=ErrorKind.TRANSIENT, error=f"timeout: {exc}"))
+        except openai.APIConnectionError as exc:
+            return _Sent(_Attempt(status="connection_error", kind=ErrorKind.TRANSIENT, error=f"connection error: {exc}"))
+        except openai.APIStatusError as exc:
+            return self._refused(exc)
+        except (openai.APIResponseValidationError, ValueError) as exc:  # a 2xx body that is not a completion
+            return _Sent(_Attempt(status=getattr(exc, "status_code", status), kind=ErrorKind.INVALID_OUTPUT,
+                                  error=f"invalid output: response body is not a completion: {_short(str(exc))}"))
+        usage = completion.usage
+        tokens = (usage.prompt_tokens, usage.completion_tokens) if usage is not None else (None, None)
+        result = self._judge(completion, parse, status)
+        if result.ok:
+            return _Sent(result, headers, None, _content_of(completion), *tokens)
+        return _Sent(_Attempt(status=status, kind=result.kind, error=result.error), headers, None, result.value, *tokens)
+
+    def _refused(self, exc: openai.APIStatusError) -> _Sent:
+        """An HTTP error status: classified from its body (429 kinds, quota, fatal), with the server's retry hint."""
+        headers = {k.lower(): v for k, v in exc.response.headers.items()}
+        body = self._redact(_response_text(exc.response))
+        result = _Attempt(status=exc.status_code, kind=classify(exc.status_code, body),
+                          error=f"HTTP {exc.status_code}: {_short(body)}", hint_s=retry_hint(headers, body))
+        return _Sent(result, headers, body)
 
     @staticmethod
     def _judge(completion: Any, parse: Callable[[str], T], status: int) -> _Attempt:
@@ -320,16 +290,6 @@ class LLMClient:
                             error=f"invalid output: {_short(str(exc))}")
         return _Attempt(value=value, ok=True, status=status)
 
-    def _count_error(self, kind: ErrorKind) -> None:
-        key = {
-            ErrorKind.RATE_LIMIT_REQUESTS: "rate_limited_requests",
-            ErrorKind.RATE_LIMIT_TOKENS: "rate_limited_tokens",
-            ErrorKind.QUOTA: "quota_errors",
-            ErrorKind.TRANSIENT: "transient_errors",
-            ErrorKind.INVALID_OUTPUT: "invalid_outputs",
-        }.get(kind)
-        if key:
-            self._counts[key] += 1
 
 
 def _content_of(completion: Any) -> str | None:

@@ -25,6 +25,7 @@ Time is injected (``clock``) so tests advance a fake clock instead of sleeping.
 from __future__ import annotations
 
 import itertools
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from claim_assess.llm.limiter import AttemptOutcome, Permit
 from claim_assess.llm.retry import ErrorKind, classify, parse_duration, retry_hint
 
 Clock = Callable[[], float]
+log = logging.getLogger(__name__)
 
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 20.0
@@ -155,6 +157,7 @@ class _Budget:
         if self.bucket is None and limit:
             self.set_limit(limit, level=remaining)
             self.learned = True
+            log.info("learned the provider's %s limit from its headers: %d per minute", self.name, limit)
         elif self.bucket is not None and remaining is not None:
             self.bucket.cap(remaining)
 
@@ -170,6 +173,8 @@ class _Budget:
             pause = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** (self.consecutive_429 - 1))
         if self.bucket is not None:
             self.bucket.pause(pause)
+        log.info("429 on %s: the fleet pauses this budget for %.1fs (%d in a row)", self.name, pause,
+                 self.consecutive_429)
         return pause
 
 
@@ -230,6 +235,8 @@ class RateLimiter:
         if outcome.status == 429:
             kind = classify(429, outcome.error_body)
             if kind is ErrorKind.QUOTA:
+                if self._quota_exhausted is None:
+                    log.warning("insufficient_quota: every later request is refused, the run stops")
                 self._quota_exhausted = _quota_message(outcome.error_body)
                 return
             budget = self._tokens if kind is ErrorKind.RATE_LIMIT_TOKENS else self._requests

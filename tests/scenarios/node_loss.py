@@ -18,11 +18,11 @@ import ray
 from three_nodes import start_three_nodes  # a sibling module: this file runs as a script
 
 from claim_assess.drivers import assess
-from claim_assess.drivers.journal import JOURNAL_FILE
+from claim_assess.run.workspace import Workspace
 
 
 def journaled(run_dir: Path) -> int:
-    path = run_dir / JOURNAL_FILE
+    path = Workspace(run_dir.parent.parent).run(run_dir.name).journal
     return path.read_bytes().count(b"\n") if path.exists() else 0
 
 
@@ -32,7 +32,7 @@ def main(data_dir: str, workspace: str, run_id: str) -> None:
     result: dict = {}
     driver = threading.Thread(
         target=lambda: result.update(code=assess.main(
-            ["--address", cluster.address, "--run-id", run_id, "--input", data_dir, "--workspace", workspace,
+            ["--address", cluster.address, "--run", run_id, "--input", data_dir, "--workspace", workspace,
              "--actors", "4", "--rpm", "400", "--quiet"])),
         daemon=True,
     )

@@ -38,7 +38,7 @@ def main(data_dir: str, workspace: str, run_id: str, actors: str) -> None:
     result: dict = {}
     driver = threading.Thread(
         target=lambda: result.update(code=assess.main(
-            ["--address", cluster.address, "--run-id", run_id, "--input", data_dir, "--workspace", workspace,
+            ["--address", cluster.address, "--run", run_id, "--input", data_dir, "--workspace", workspace,
              "--actors", actors, "--rpm", "600", "--quiet"])),
         daemon=True,
     )

@@ -11,14 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from html import escape
+
+from claim_assess.report.markup import e
 
 WIDTH, HEIGHT = 860, 260
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 64, 20, 34, 42
-
-
-def e(value: object) -> str:
-    return escape(str(value), quote=True)
 
 
 def compact(value: float) -> str:

@@ -1,8 +1,9 @@
-"""The dry-run plan: counts on the sample checked against an independent count made here from the raw
-claims, the time and cost arithmetic, pricing files, and the rendering."""
+"""The dry-run planner: counts on the sample checked against an independent count made here from the raw
+claims, the errors of claims the pipeline would fail, and the time and cost arithmetic."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import json
@@ -15,8 +16,12 @@ from rich.console import Console
 
 from claim_assess.errors import ConfigError
 from claim_assess.claims.dataset import read_dataset
+from claim_assess.claims.decision import FAILED
+from claim_assess.claims.pipeline import assess_claim
 from claim_assess.claims.prompts import ASSESSMENT_MAX_TOKENS, COVERAGE_MAX_TOKENS
-from claim_assess.drivers.plan import load_pricing, plan_run, plan_to_json, render_plan, resolve_prices
+from claim_assess.plan import Plan, dry_run, plan_run, print_plan
+from claim_assess.plan.render import plan_to_json, render_plan
+from claim_assess.run.settings import RunSettings
 
 SAMPLE = Path(__file__).resolve().parent.parent / "claim_assess" / "data" / "sample"
 
@@ -116,49 +121,66 @@ def _render(plan) -> str:
     return out.getvalue()
 
 
-def test_render_and_json() -> None:
+def test_dry_run_takes_a_runs_settings(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     dataset = read_dataset(SAMPLE)
-    plan = plan_run(dataset, dataset.entries, rpm=600, tpm=None, model="gpt-x", latency_s=2.0, concurrency=32,
-                    price_in_per_m=0.15, price_out_per_m=0.6)
-    text = _render(plan)
-    assert "no LLM call made" in text and f"{plan.llm_calls:,}" in text and "requests/min limit" in text
-    assert "0.15/M input" in text
-    data = plan_to_json(plan)
-    assert data["llm_calls"] == {"coverage": plan.coverage_calls, "assessment": plan.assessment_calls,
-                                 "total": plan.llm_calls}
-    assert data["bound"] == "rpm" and data["cost"] == str(plan.cost) and data["limits"]["rpm"] == 600
-    json.dumps(data)
-
-
-def test_pricing_file(tmp_path: Path) -> None:
-    path = tmp_path / "prices.json"
-    path.write_text(json.dumps({"gpt-x": {"input_per_m": 0.15, "output_per_m": "0.60"}, "other": {}}))
-    assert load_pricing(path, "gpt-x") == (Decimal("0.15"), Decimal("0.60"))
-    with pytest.raises(ConfigError, match="no prices for model 'nope'"):
-        load_pricing(path, "nope")
-    with pytest.raises(ConfigError, match="input_per_m must be a number"):
-        load_pricing(path, "other")
-    assert resolve_prices("gpt-x", price_input=1.0, price_output=None, pricing_file=path) == (Decimal("1.0"),
-                                                                                               Decimal("0.60"))
-    assert resolve_prices("gpt-x", price_input=None, price_output=None, pricing_file=None) == (None, None)
-    path.write_text("{oops")
-    with pytest.raises(ConfigError, match="not valid JSON"):
-        load_pricing(path, "gpt-x")
-    with pytest.raises(ConfigError, match="cannot read"):
-        load_pricing(tmp_path / "missing.json", "gpt-x")
-    path.write_text(json.dumps({"gpt-x": {"input_per_m": "cheap", "output_per_m": 1}}))
-    with pytest.raises(ConfigError, match="must be a number"):
-        load_pricing(path, "gpt-x")
-
-
-def test_dry_run_takes_a_runs_settings(capsys: pytest.CaptureFixture) -> None:
-    from types import SimpleNamespace
-
-    from claim_assess.drivers.plan import dry_run, print_plan
-
-    dataset = read_dataset(SAMPLE)
-    settings = SimpleNamespace(model="gpt-x", rpm=None, tpm=500, actors=2, claims_per_actor=4)
+    settings = RunSettings(input=str(SAMPLE), workspace=str(tmp_path), run_id="r1", model="gpt-x", rpm=None,
+                           tpm=500, actors=2, claims_per_actor=4)
     plan = dry_run(dataset, dataset.entries, settings, price_input=0.5, price_output=None, pricing_file=None)
+    assert isinstance(plan, Plan)
     assert plan.concurrency == 8 and plan.tpm == 500 and plan.bound == "tpm" and plan.cost is None
     print_plan(plan, Console(file=io.StringIO()), as_json=True)
     assert json.loads(capsys.readouterr().out)["limits"]["tpm"] == 500
+
+
+class NeverAsked:
+    """An advisor for claims that must fail before any LLM call."""
+
+    async def ask(self, prompt, parse):
+        raise AssertionError(f"a failing claim asked for {prompt.purpose}")
+
+
+def _pipeline_errors(dataset, entries) -> dict[str, str]:
+    async def assess_all():
+        return [await assess_claim(e, dataset.policies, dataset.policy_errors, NeverAsked()) for e in entries]
+
+    return {a.claim_id: a.error for a in asyncio.run(assess_all()) if a.decision == FAILED}
+
+
+def test_a_claim_the_pipeline_fails_carries_the_pipelines_error(tmp_path: Path) -> None:
+    policies = _jsonl(SAMPLE / "policies.jsonl")
+    broken_policy = {**policies[0], "policy_id": "POL-BROKEN-0001", "currency": 5}
+    (tmp_path / "policies.jsonl").write_text("\n".join(json.dumps(p) for p in [*policies, broken_policy]) + "\n")
+    hard_checked = {x["claim_id"] for x in _jsonl(SAMPLE / "expected.jsonl")
+                    if x["reason"] in ("POLICY_INACTIVE", "MILEAGE_EXCEEDED")}
+    claim = next(c for c in _jsonl(SAMPLE / "claims.jsonl") if c["claim_id"] not in hard_checked)
+    policy = next(p for p in policies if p["policy_id"] == claim["policy_id"])
+    covered = policy["coverage"][0]["components"][0]
+    huge = [{"item_id": f"L{n}", "doc_id": claim["line_items"][0]["doc_id"], "description": f"part {n}",
+             "item_type": "part", "component": covered, "quantity": "1", "unit_price": "9000000000.00",
+             "total": "9000000000.00"} for n in (1, 2)]
+    failing = [
+        {**claim, "claim_id": "C-UNKNOWN-POLICY", "policy_id": "POL-NOPE-0001"},
+        {**claim, "claim_id": "C-BROKEN-POLICY", "policy_id": "POL-BROKEN-0001"},
+        {**claim, "claim_id": "C-NO-NARRATIVE", "narrative": None},
+        # every item classified by rule, and together more than a result can hold: FAILED after the rules
+        {**claim, "claim_id": "C-TOO-LARGE", "line_items": huge},
+    ]
+    lines = [json.dumps(claim), *map(json.dumps, failing), "[1, 2]", "{not json"]
+    (tmp_path / "claims.jsonl").write_text("\n".join(lines) + "\n")
+    dataset = read_dataset(tmp_path)
+    expected = _pipeline_errors(dataset, dataset.entries[1:])
+    assert len(expected) == 6 and "exceeds the largest amount" in expected["C-TOO-LARGE"]
+
+    plan = plan_run(dataset, dataset.entries, rpm=None, tpm=None, model="m")
+    assert {i.claim_id: i.error for i in plan.invalid} == expected
+    assert {i.location for i in plan.invalid} == {e.location for e in dataset.entries[1:]}
+    assert plan.to_assess == 1 and plan.rule_decided == 0 and plan.assessment_calls == 1
+
+
+def test_every_claim_is_planned_on_one_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    loops = []
+    real_run = asyncio.run
+    monkeypatch.setattr(asyncio, "run", lambda main: loops.append(main) or real_run(main))
+    dataset = read_dataset(SAMPLE)
+    plan = plan_run(dataset, dataset.entries, rpm=None, tpm=None, model="m")
+    assert plan.claims == len(dataset.entries) > 1 and len(loops) == 1

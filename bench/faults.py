@@ -21,16 +21,27 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from claim_assess.drivers.options import EXIT_FAILED, EXIT_OK, EXIT_USAGE, command_parser, positive_int
+from claim_assess.ledger.filestore import DECISIONS_FILE
+from claim_assess.run.workspace import Workspace
+
+# Unlike the benchmark's engine runs, the soak starts Ray in this very process (before the engine, so the chaos
+# thread can reach the run's actors), so it binds Ray to loopback itself, as the engine does on a local run. Ray
+# reads this once, at import: hence here, before anything imports ray.
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+
+RUN_ID = "soak"
 
 
 def _decisions(workspace: Path, run_id: str) -> list[dict]:
-    path = workspace / "ledger" / "decisions.jsonl"
+    """The run's decision records durable in the ledger file right now (a batch half-written is not yet)."""
+    path = Workspace(workspace).ledger_dir / DECISIONS_FILE
     if not path.exists():
         return []
     out = []
@@ -76,61 +87,80 @@ def run_soak(*, claims: int, actors: int, every_s: float, seed: int, workdir: Pa
     import ray
 
     from claim_assess.claims.synthetic import generate, write_dataset
-    from claim_assess.drivers import assess, verify
     from claim_assess.simulator.server import SimulatorConfig, start_simulator
 
-    data_dir, workspace, run_id = workdir / "data", workdir / "ws", "soak"
+    data_dir, workspace = workdir / "data", workdir / "ws"
     data = generate(claims, seed=seed)
     write_dataset(data, data_dir)
-    claim_ids = {c["claim_id"] for c in data.claims}
     sim_config = SimulatorConfig(
         latency_median_ms=200, latency_p95_ms=600, rate_5xx=0.05, rate_hang=0.02, rate_drop=0.02,
         rate_invalid_json=0.02, hang_s=12.0, seed=seed,
     )
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, namespace="soak")
-    acknowledged: set[str] = set()
     try:
         with start_simulator(sim_config) as simulator:
             os.environ.setdefault("OPENAI_API_KEY", "sim-soak-key")
-            result: dict = {}
-            driver = threading.Thread(
-                target=lambda: result.update(code=assess.main(
-                    ["--llm", "openai", "--base-url", simulator.url, "--model", "sim-gpt", "--timeout", "5",
-                     "--input", str(data_dir), "--workspace", str(workspace), "--run-id", run_id,
-                     "--actors", str(actors), "--quiet", "--no-dashboard"])),
-                daemon=True,
-            )
-            chaos = Chaos(f"claim-assess.{run_id}", actors, every_s, ledger_at_s=4 * every_s, seed=seed)
+            chaos = Chaos(f"claim-assess.{RUN_ID}", actors, every_s, ledger_at_s=4 * every_s, seed=seed)
             started = time.monotonic()
-            driver.start()
-            chaos.start()
-            while driver.is_alive():
-                driver.join(timeout=1.0)
-                # Whatever is durable in the ledger now is acknowledged and must survive to the end.
-                acknowledged |= {d["idempotency_key"] for d in _decisions(workspace, run_id) if d["decision"] != "FAILED"}
-            chaos.stop.set()
+            code, acknowledged = _drive(simulator.url, data_dir, workspace, actors, chaos)
             wall = time.monotonic() - started
             sim_stats = simulator.stats()
     finally:
         ray.shutdown()
-    final = _decisions(workspace, run_id)
-    decided = Counter(d["claim_id"] for d in final if d["decision"] != "FAILED")
-    failed_only = {d["claim_id"] for d in final} - set(decided)
-    keys_final = {d["idempotency_key"] for d in final if d["decision"] != "FAILED"}
-    verified = verify.main(["--workspace", str(workspace), "--json"], out=open(os.devnull, "w")) == 0
+    counts = _tally({c["claim_id"] for c in data.claims}, _decisions(workspace, RUN_ID), acknowledged)
+    verified = _ledger_verifies(workspace)
     return {
         "claims": claims,
-        "decided": len(set(decided) & claim_ids),
-        "duplicates": sum(1 for n in decided.values() if n > 1),
-        "lost_acknowledged": len(acknowledged - keys_final),
-        "failed": len(failed_only),
-        "driver_exit": result.get("code"),
+        **counts,
+        "driver_exit": code,
         "kills": dict(chaos.kills),
         "wall_seconds": round(wall, 1),
         "ledger_verifies": verified,
         "simulator_faults": sim_stats.get("faults", {}),
-        "targets_met": len(set(decided) & claim_ids) == claims and not failed_only
-        and all(n == 1 for n in decided.values()) and not (acknowledged - keys_final) and verified,
+        "targets_met": counts["decided"] == claims and not counts["failed"] and not counts["duplicates"]
+        and not counts["lost_acknowledged"] and verified,
+    }
+
+
+def _drive(base_url: str, data_dir: Path, workspace: Path, actors: int, chaos: Chaos) -> tuple[int | None, set[str]]:
+    """The engine's driver in a thread while the chaos runs; its exit code and the decisions acknowledged."""
+    from claim_assess.drivers import assess
+
+    result: dict = {}
+    driver = threading.Thread(
+        target=lambda: result.update(code=assess.main(
+            ["--llm", "openai", "--base-url", base_url, "--model", "sim-gpt", "--timeout", "5",
+             "--input", str(data_dir), "--workspace", str(workspace), "--run", RUN_ID,
+             "--actors", str(actors), "--quiet", "--no-dashboard"])),
+        daemon=True,
+    )
+    acknowledged: set[str] = set()
+    driver.start()
+    chaos.start()
+    while driver.is_alive():
+        driver.join(timeout=1.0)
+        # Whatever is durable in the ledger now is acknowledged and must survive to the end.
+        acknowledged |= {d["idempotency_key"] for d in _decisions(workspace, RUN_ID) if d["decision"] != "FAILED"}
+    chaos.stop.set()
+    return result.get("code"), acknowledged
+
+
+def _ledger_verifies(workspace: Path) -> bool:
+    from claim_assess.drivers import verify
+
+    with open(os.devnull, "w") as devnull:
+        return verify.main(["--workspace", str(workspace), "--json"], out=devnull) == 0
+
+
+def _tally(claim_ids: set[str], final: list[dict], acknowledged: set[str]) -> dict[str, int]:
+    """Claims decided, decided twice, FAILED only, and acknowledged decisions missing from the ledger at the end."""
+    decided = Counter(d["claim_id"] for d in final if d["decision"] != "FAILED")
+    keys_final = {d["idempotency_key"] for d in final if d["decision"] != "FAILED"}
+    return {
+        "decided": len(set(decided) & claim_ids),
+        "duplicates": sum(1 for n in decided.values() if n > 1),
+        "lost_acknowledged": len(acknowledged - keys_final),
+        "failed": len({d["claim_id"] for d in final} - set(decided)),
     }
 
 
@@ -154,15 +184,24 @@ def render(report: dict) -> Table:
     return table
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m drivers.bench faults", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--claims", type=int, default=500)
-    parser.add_argument("--actors", type=int, default=4)
+def build_parser() -> argparse.ArgumentParser:
+    parser = command_parser(
+        "bench faults", __doc__.split("\n\n")[0].partition(": ")[2],
+        exit_codes=[(EXIT_OK, "every target met: all claims decided, no duplicate, none lost, the ledger verifies"),
+                    (EXIT_FAILED, "a target was missed"), (EXIT_USAGE, "bad usage")],
+        example="claim-assess bench faults --claims 200 --kill-every 2",
+    )
+    parser.add_argument("--claims", type=positive_int("--claims"), default=500)
+    parser.add_argument("--actors", type=positive_int("--actors"), default=4)
     parser.add_argument("--kill-every", type=float, default=3.0, help="seconds between assessor kills")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--out", default="bench/faults_results.json")
     parser.add_argument("--workdir", help="where the dataset and workspace go (default: a temporary directory)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         workdir = Path(args.workdir or tmp)
         workdir.mkdir(parents=True, exist_ok=True)
@@ -172,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2), encoding="utf-8")
-    return 0 if report["targets_met"] else 1
+    return EXIT_OK if report["targets_met"] else EXIT_FAILED
 
 
 if __name__ == "__main__":

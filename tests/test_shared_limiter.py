@@ -1,12 +1,12 @@
-"""RemoteLimiter (the assessors' side of the limiter): skips the round trip only while nothing is enforced."""
+"""SharedLimiterClient (the assessors' side of the limiter): skips the round trip only while nothing is enforced."""
 
 from __future__ import annotations
 
 import asyncio
 
-from claim_assess.actors.rate_limiter import UNLIMITED_RECHECK_S, RemoteLimiter
 from claim_assess.llm.limiter import AttemptOutcome
 from claim_assess.llm.ratelimit import RateLimiter
+from claim_assess.llm.shared_limiter import UNLIMITED_RECHECK_S, SharedLimiterClient
 
 
 class FakeClock:
@@ -17,24 +17,24 @@ class FakeClock:
         return self.now
 
 
-class _Method:
-    def __init__(self, fn, calls):
-        self._fn, self._calls = fn, calls
-
-    def remote(self, *args):
-        self._calls.append(self._fn.__name__)
-        future = asyncio.get_running_loop().create_future()
-        future.set_result(self._fn(*args))
-        return future
-
-
-class LocalHandle:
-    """Stands in for the actor handle: the real RateLimiter core behind `.method.remote(...)`."""
+class LocalLimiter:
+    """Stands in for the actor: the real RateLimiter core behind the two callables an assessor passes."""
 
     def __init__(self, core: RateLimiter):
+        self.core = core
         self.calls: list[str] = []
-        self.reserve = _Method(core.reserve, self.calls)
-        self.settle = _Method(core.settle, self.calls)
+
+    async def reserve(self, tokens: int):
+        self.calls.append("reserve")
+        return self.core.reserve(tokens)
+
+    def settle(self, permit, outcome) -> None:
+        self.calls.append("settle")
+        self.core.settle(permit, outcome)
+
+
+def client(handle: "LocalLimiter", clock) -> SharedLimiterClient:
+    return SharedLimiterClient(handle.reserve, handle.settle, clock=clock)
 
 
 def run(coro):
@@ -43,8 +43,8 @@ def run(coro):
 
 def test_while_unlimited_the_limiter_is_asked_once_per_recheck_interval():
     clock = FakeClock()
-    handle = LocalHandle(RateLimiter(clock=clock))
-    limiter = RemoteLimiter(handle, clock=clock)
+    handle = LocalLimiter(RateLimiter(clock=clock))
+    limiter = client(handle, clock)
 
     async def go():
         for _ in range(5):
@@ -60,8 +60,8 @@ def test_while_unlimited_the_limiter_is_asked_once_per_recheck_interval():
 def test_a_429_or_rate_limit_headers_are_always_reported_and_end_the_shortcut():
     clock = FakeClock()
     core = RateLimiter(clock=clock)
-    handle = LocalHandle(core)
-    limiter = RemoteLimiter(handle, clock=clock)
+    handle = LocalLimiter(core)
+    limiter = client(handle, clock)
     headers = {"x-ratelimit-limit-requests": "600", "x-ratelimit-remaining-requests": "599"}
 
     async def go():
@@ -77,8 +77,8 @@ def test_a_429_or_rate_limit_headers_are_always_reported_and_end_the_shortcut():
 
 
 def test_with_limits_every_attempt_asks_the_limiter():
-    handle = LocalHandle(RateLimiter(rpm=6000, clock=FakeClock()))
-    limiter = RemoteLimiter(handle, clock=FakeClock())
+    handle = LocalLimiter(RateLimiter(rpm=6000, clock=FakeClock()))
+    limiter = client(handle, FakeClock())
 
     async def go():
         for _ in range(3):

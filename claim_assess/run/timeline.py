@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from claim_assess.actors.progress import ProgressSnapshot
+from claim_assess.run.progress import ProgressSnapshot
 
 
 class TimelineWriter:
@@ -35,10 +35,10 @@ class TimelineWriter:
             "t": round(now - self._started, 3),
             "at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "done": snapshot.done,
-            "requests": snapshot.requests,
-            "tokens": snapshot.tokens,
-            "rate_limited": snapshot.rate_limited,
-            "retries": snapshot.retries,
+            "requests": snapshot.llm.requests,
+            "tokens": snapshot.llm.tokens,
+            "rate_limited": snapshot.llm.rate_limited,
+            "retries": snapshot.llm.retries,
             "paused_s": round(snapshot.limiter_paused_s, 3),
             "inflight_claims": inflight,
             "claim_limit": claim_limit,

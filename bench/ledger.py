@@ -1,4 +1,4 @@
-"""Ledger benchmark: ``python -m drivers.bench ledger`` (or ``python -m drivers.bench_ledger``).
+"""The ledger benchmark: ``python -m drivers.bench ledger``.
 
 Measures, on this machine's disk with fsync on:
 - acknowledged appends/s and p50/p99 append latency through ``FileLedger.append_many`` (the path the
@@ -11,6 +11,9 @@ Measures, on this machine's disk with fsync on:
   from a small process, never from this one after it held the append benchmark's records.
 The large ledgers are built with the library's own writer (fsync off, batches of 1000, a checkpoint
 every 1000 records) and kept in --dir for the next run. Prints a table and writes JSON (--out).
+
+The two helper processes run this module itself (``python -m claim_assess.bench.ledger --build-ledger ...`` and
+``--measure-verify ...``): it imports only the ledger, so a launcher stays as small as it can be.
 """
 
 from __future__ import annotations
@@ -29,10 +32,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from claim_assess.drivers.options import EXIT_FAILED, EXIT_OK, EXIT_USAGE, command_parser
 from claim_assess.ledger.records import DecisionDraft
 from claim_assess.ledger.store import FileLedger
+from claim_assess.stats import percentile
 
 BATCH_SIZES = (1, 10, 100)
+HELPER = "claim_assess.bench.ledger"  # this module, run as a small helper process
 
 
 def _draft(n: int, run_id: str = "bench") -> DecisionDraft:
@@ -61,11 +67,6 @@ def _call(n: int, k: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
 def bench_appends(base: Path, batch: int, records: int, calls_per_decision: int) -> dict[str, Any]:
     directory = Path(tempfile.mkdtemp(prefix=f"appends-{batch}-", dir=base))
     batches = [
@@ -89,8 +90,8 @@ def bench_appends(base: Path, batch: int, records: int, calls_per_decision: int)
         "records": appended,
         "appends_per_s": round(appended / elapsed, 1),
         "appends_per_cpu_s": round(appended / cpu, 1),  # what the writer costs, whatever else runs here
-        "p50_ms": round(_percentile(latencies, 0.50) * 1000, 2),
-        "p99_ms": round(_percentile(latencies, 0.99) * 1000, 2),
+        "p50_ms": round(percentile(latencies, 50) * 1000, 2),
+        "p99_ms": round(percentile(latencies, 99) * 1000, 2),
         "mean_batch_ms": round(statistics.fmean(latencies) * 1000, 2),
     }
 
@@ -115,7 +116,7 @@ def build_in_subprocess(directory: Path, records: int) -> float:
     of the process it was forked from (Linux carries the high-water mark across exec), and the
     builder's index of a million keys would otherwise show up as verify's memory."""
     out = subprocess.run(
-        [sys.executable, "-m", "drivers.bench_ledger", "--build-ledger", str(directory), str(records)],
+        [sys.executable, "-m", HELPER, "--build-ledger", str(directory), str(records)],
         check=True, capture_output=True, text=True,
     )  # fmt: skip
     return float(out.stdout.strip().splitlines()[-1])
@@ -124,7 +125,7 @@ def build_in_subprocess(directory: Path, records: int) -> float:
 def bench_verify_isolated(directory: Path, records: int, jobs: int | None) -> dict[str, Any]:
     """bench_verify run from a fresh, small launcher process (see build_in_subprocess for why)."""
     out = subprocess.run(
-        [sys.executable, "-m", "drivers.bench_ledger", "--measure-verify", str(directory), str(records), str(jobs or 0)],
+        [sys.executable, "-m", HELPER, "--measure-verify", str(directory), str(records), str(jobs or 0)],
         check=True, capture_output=True, text=True,
     )  # fmt: skip
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -157,9 +158,17 @@ def bench_verify(directory: Path, records: int, jobs: int | None) -> dict[str, A
     }
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m drivers.bench ledger", description=__doc__.splitlines()[0])
-    p.add_argument("--dir", type=Path, default=None, help="scratch directory on the disk to measure (default: a temp dir)")
+def build_parser() -> argparse.ArgumentParser:
+    p = command_parser(
+        "bench ledger",
+        "The ledger benchmark, on this machine's disk: acknowledged appends/s and their latency with fsync on "
+        "(batches of 1, 10, 100), verify records/s on large ledgers and verify's peak memory.",
+        exit_codes=[(EXIT_OK, "measured (a verify that failed says so in its row)"),
+                    (EXIT_FAILED, "a helper process broke"), (EXIT_USAGE, "bad usage")],
+        example="claim-assess bench ledger --dir /var/tmp/ledger-bench --verify-sizes 100000",
+    )
+    p.add_argument("--dir", type=Path, default=None,
+                   help="scratch directory on the disk to measure (default: a temp dir)")
     p.add_argument("--records", type=int, default=20_000, help="records per append measurement at batch 100")
     p.add_argument("--calls", type=int, default=2, help="LLM call records per decision in the append benchmark")
     p.add_argument("--verify-sizes", default="100000,1000000", help="ledger sizes for the verify benchmark")
@@ -171,15 +180,45 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _append_rows(base: Path, records: int, calls: int) -> list[dict[str, Any]]:
+    print(f"{'batch':>6} {'calls/dec':>9} {'records':>8} {'appends/s':>10} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'per CPU-s':>10}")
+    plan = [(b, min(records, {1: 500, 10: 5000}.get(b, records)), calls) for b in BATCH_SIZES]
+    plan.append((100, records, 0))
+    rows = []
+    for batch, count, per_decision in plan:
+        row = bench_appends(base, batch, count, per_decision)
+        rows.append(row)
+        print(f"{row['batch']:>6} {row['calls_per_decision']:>9} {row['records']:>8} {row['appends_per_s']:>10} "
+              f"{row['p50_ms']:>8} {row['p99_ms']:>8} {row['appends_per_cpu_s']:>10}")  # fmt: skip
+    return rows
+
+
+def _verify_rows(base: Path, sizes: Sequence[int], jobs: int | None) -> list[dict[str, Any]]:
+    print(f"\n{'records':>9} {'build s':>8} {'verify s':>9} {'records/s':>10} {'CPU s':>7} {'max RSS MB':>11} ok")
+    rows = []
+    for size in sizes:
+        directory = base / f"verify-{size}"
+        built = build_in_subprocess(directory, size)
+        row = bench_verify_isolated(directory, size, jobs)
+        row["build_seconds"] = round(built, 1)
+        rows.append(row)
+        print(f"{size:>9} {row['build_seconds']:>8} {row['seconds']:>9} {row['records_per_s']:>10} "
+              f"{row['cpu_seconds']:>7} {row['max_rss_mb']:>11} {row['ok']}")  # fmt: skip
+        if row["exit"] != 0:
+            print(f"  verify exited {row['exit']}: {row['stderr']}")
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.build_ledger:
         print(build_ledger(Path(args.build_ledger[0]), int(args.build_ledger[1])))
-        return 0
+        return EXIT_OK
     if args.measure_verify:
         directory, records, jobs = args.measure_verify
         print(json.dumps(bench_verify(Path(directory), int(records), int(jobs) or None)))
-        return 0
+        return EXIT_OK
     base = args.dir or Path(tempfile.gettempdir()) / "claim-assess-bench-ledger"
     base.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {
@@ -188,31 +227,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "verify": [],
     }
     print(f"ledger benchmark in {base} (fsync on for appends; load average {os.getloadavg()[0]:.1f})")
-    print(f"{'batch':>6} {'calls/dec':>9} {'records':>8} {'appends/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'per CPU-s':>10}")
-    plan = [(b, min(args.records, {1: 500, 10: 5000}.get(b, args.records)), args.calls) for b in BATCH_SIZES]
-    plan.append((100, args.records, 0))
-    for batch, records, calls in plan:
-        row = bench_appends(base, batch, records, calls)
-        results["appends"].append(row)
-        print(f"{row['batch']:>6} {row['calls_per_decision']:>9} {row['records']:>8} {row['appends_per_s']:>10} "
-              f"{row['p50_ms']:>8} {row['p99_ms']:>8} {row['appends_per_cpu_s']:>10}")  # fmt: skip
+    results["appends"] = _append_rows(base, args.records, args.calls)
     if not args.skip_verify:
-        print(f"\n{'records':>9} {'build s':>8} {'verify s':>9} {'records/s':>10} {'CPU s':>7} {'max RSS MB':>11} ok")
-        for size in (int(x) for x in args.verify_sizes.split(",") if x):
-            directory = base / f"verify-{size}"
-            built = build_in_subprocess(directory, size)
-            row = bench_verify_isolated(directory, size, args.jobs)
-            row["build_seconds"] = round(built, 1)
-            results["verify"].append(row)
-            print(f"{size:>9} {row['build_seconds']:>8} {row['seconds']:>9} {row['records_per_s']:>10} "
-                  f"{row['cpu_seconds']:>7} {row['max_rss_mb']:>11} {row['ok']}")  # fmt: skip
-            if row["exit"] != 0:
-                print(f"  verify exited {row['exit']}: {row['stderr']}")
+        results["verify"] = _verify_rows(base, [int(x) for x in args.verify_sizes.split(",") if x], args.jobs)
     results["load_avg_after"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwritten {args.out}")
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

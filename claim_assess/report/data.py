@@ -1,8 +1,8 @@
 """What the run report shows, read from a workspace: results, summary, LLM attempts, timeline, checkpoint.
 
-Reading is tolerant: the report is a view, so a missing optional file (an older run has no timeline,
-a fresh ledger no checkpoint) or a torn last line becomes a note on the page, never an error. Only a run
-without results is an error (there is nothing to show).
+Reading is tolerant: the report is a view, so a missing or unreadable optional file (an older run has no
+timeline, a fresh ledger no checkpoint, a summary.json of an older format) or a torn last line becomes a
+note on the page, never an error. Only a run without results is an error (there is nothing to show).
 
 ``llm_calls.jsonl`` holds every run of the workspace and may be large: it is streamed line by line and a
 line is parsed only when it names the run (run ids are plain ``[A-Za-z0-9._-]`` text, so the JSON
@@ -11,7 +11,6 @@ spelling ``"<run_id>"`` is a safe prefilter); only a few small fields of each at
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import json
 import os
@@ -24,10 +23,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from claim_assess.errors import InputError
-from claim_assess.claims.results import RESULTS_FILE, SUMMARY_FILE
-
-TIMELINE_FILE, REPORT_FILE = "timeline.jsonl", "report.html"
-CALLS_FILE, CHECKPOINTS_FILE = "llm_calls.jsonl", "checkpoints.jsonl"
+from claim_assess.ledger.checkpoints import CHECKPOINTS_FILE
+from claim_assess.ledger.filestore import CALLS_FILE
+from claim_assess.run.summary import RunSummary, read_summary
+from claim_assess.run.workspace import RunPaths, Workspace
 
 
 @dataclass(frozen=True, slots=True)  # one per HTTP attempt of the run: tens of thousands
@@ -46,15 +45,23 @@ class Attempt:
 
 @dataclass(frozen=True)
 class ReportData:
-    run_id: str
-    run_dir: Path
-    summary: Mapping[str, Any] | None
-    rows: Sequence[Mapping[str, Any]]
+    workspace: Workspace
+    paths: RunPaths
+    summary: RunSummary | None  # None: summary.json missing or unreadable (a note says which)
+    rows: Sequence[Mapping[str, Any]]  # results.parquet, one per claim
     attempts: Sequence[Attempt]
-    timeline: Sequence[Mapping[str, Any]]
-    checkpoint: Mapping[str, Any] | None
+    timeline: Sequence[Mapping[str, Any]]  # timeline.jsonl samples, on one clock
+    checkpoint: Mapping[str, Any] | None  # the newest checkpoints.jsonl line, as written
     origin: dt.datetime | None  # t = 0 of the charts: the run's start
     notes: tuple[str, ...] = field(default_factory=tuple)  # what could not be read, for the page
+
+    @property
+    def run_id(self) -> str:
+        return self.paths.run_id
+
+
+def as_workspace(workspace: Workspace | str | os.PathLike[str]) -> Workspace:
+    return workspace if isinstance(workspace, Workspace) else Workspace(workspace)
 
 
 def parse_time(value: Any) -> dt.datetime | None:
@@ -69,17 +76,23 @@ def parse_time(value: Any) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
+def _json_object(line: bytes) -> dict | None:
+    """The object a JSONL line holds; None for anything else (a torn tail while a run writes)."""
+    try:
+        value = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def _json_lines(path: Path, needle: bytes | None = None) -> Iterator[dict]:
-    """Objects of a JSONL file; lines that do not parse (a torn tail while a run writes) are skipped."""
+    """Objects of a JSONL file; lines that do not parse are skipped."""
     with open(path, "rb") as fh:
         for line in fh:
             if needle is not None and needle not in line:
                 continue
-            try:
-                value = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                continue
-            if isinstance(value, dict):
+            value = _json_object(line)
+            if value is not None:
                 yield value
 
 
@@ -119,46 +132,57 @@ def last_json_line(path: Path, chunk: int = 65536) -> dict | None:
         while True:
             fh.seek(start)
             lines = fh.read(end - start).splitlines()
-            for line in reversed(lines[1:] if start > 0 else lines):
-                try:
-                    value = json.loads(line)
-                except (json.JSONDecodeError, UnicodeDecodeError):
-                    continue
-                if isinstance(value, dict):
+            for line in reversed(lines[1:] if start > 0 else lines):  # the first may be cut by the seek
+                value = _json_object(line)
+                if value is not None:
                     return value
             if start == 0:
                 return None
             start = max(0, start - chunk)
 
 
-def load_report_data(workspace: Path, run_id: str) -> ReportData:
-    run_dir = workspace / "runs" / run_id
-    if not (run_dir / RESULTS_FILE).is_file():
-        raise InputError(f"run {run_id!r} not found: no {RESULTS_FILE} in {run_dir}")
-    notes: list[str] = []
+def run_rows(workspace: Workspace | str | os.PathLike[str], run_id: str) -> list[dict]:
+    """The run's results.parquet rows; InputError when the run or its results cannot be found or read."""
+    workspace = as_workspace(workspace)
+    paths = workspace.run(run_id)
+    if not paths.dir.is_dir():
+        raise InputError(workspace.unknown_run(run_id))
+    if not paths.results.is_file():
+        raise InputError(f"run {run_id!r} has no results yet: no {paths.results.name} in {paths.dir}")
     try:
-        # The page shows claims, not line items: line_items.parquet (3x the rows) is not read at all.
-        rows = pq.read_table(run_dir / RESULTS_FILE).to_pylist()
+        # Claims, not line items: line_items.parquet (3x the rows) is not read at all.
+        return pq.read_table(paths.results).to_pylist()
     except (OSError, pa.ArrowException) as exc:
-        raise InputError(f"run {run_id!r}: cannot read {RESULTS_FILE}: {exc}") from exc
-    summary = None
-    try:
-        loaded = json.loads((run_dir / SUMMARY_FILE).read_text(encoding="utf-8"))
-        summary = loaded if isinstance(loaded, dict) else None
-    except FileNotFoundError:
-        notes.append(f"{SUMMARY_FILE} is missing: settings and LLM totals are not shown")
-    except (OSError, json.JSONDecodeError) as exc:
-        notes.append(f"{SUMMARY_FILE} could not be read: {exc}")
+        raise InputError(f"run {run_id!r}: cannot read {paths.results.name}: {exc}") from exc
 
-    ledger = workspace / "ledger"
+
+def _summary(paths: RunPaths) -> tuple[RunSummary | None, str | None]:
+    """The run's summary, or None and the note that says why it is not shown."""
+    name = paths.summary.name
+    try:
+        return read_summary(paths.summary), None
+    except FileNotFoundError:
+        return None, f"{name} is missing: settings and LLM totals are not shown"
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        # ValueError includes a JSON syntax error; the others mean a summary of another format.
+        return None, f"{name} could not be read ({type(exc).__name__}: {exc}): settings and LLM totals are not shown"
+
+
+def load_report_data(workspace: Workspace | str | os.PathLike[str], run_id: str) -> ReportData:
+    workspace = as_workspace(workspace)
+    rows = run_rows(workspace, run_id)
+    paths = workspace.run(run_id)
+    summary, note = _summary(paths)
+    notes = [note] if note else []
+    calls, checkpoints = workspace.ledger_dir / CALLS_FILE, workspace.ledger_dir / CHECKPOINTS_FILE
     attempts: list[Attempt] = []
-    if (ledger / CALLS_FILE).is_file():
-        attempts = read_attempts(ledger / CALLS_FILE, run_id)
+    if calls.is_file():
+        attempts = read_attempts(calls, run_id)
     else:
-        notes.append(f"no {ledger / CALLS_FILE}: LLM throughput and stage times come from the timeline only")
-    timeline = list(_json_lines(run_dir / TIMELINE_FILE)) if (run_dir / TIMELINE_FILE).is_file() else []
+        notes.append(f"no {calls}: LLM throughput and stage times come from the timeline only")
+    timeline = list(_json_lines(paths.timeline)) if paths.timeline.is_file() else []
     timeline = [t for t in timeline if isinstance(t.get("t"), (int, float))]
-    checkpoint = last_json_line(ledger / CHECKPOINTS_FILE) if (ledger / CHECKPOINTS_FILE).is_file() else None
+    checkpoint = last_json_line(checkpoints) if checkpoints.is_file() else None
 
     origin = None
     if timeline:
@@ -170,7 +194,7 @@ def load_report_data(workspace: Path, run_id: str) -> ReportData:
         starts = [t for t in (parse_time(r.get("started_at")) for r in rows) if t is not None]
         starts += [a.started for a in attempts]
         origin = min(starts, default=None)
-    return ReportData(run_id, run_dir, summary, rows, attempts, timeline, checkpoint, origin, tuple(notes))
+    return ReportData(workspace, paths, summary, rows, attempts, timeline, checkpoint, origin, tuple(notes))
 
 
 COUNTERS = ("done", "requests", "tokens", "rate_limited", "retries")
@@ -195,51 +219,3 @@ def _one_clock(samples: list[dict], origin: dt.datetime | None) -> list[dict]:
         out.append(sample)
     out.sort(key=lambda s: s["t"])
     return out
-
-
-# --- derived series ----------------------------------------------------------------------------------
-
-
-def rate_window(duration_s: float) -> float:
-    """Seconds of the trailing window a per-minute rate is measured over: long enough to smooth one
-    second's burst, short enough that a short run still shows a shape (a minute for runs of 20+ minutes)."""
-    return float(min(60, max(5, round(duration_s / 20))))
-
-
-def rate_series(times: Sequence[float], weights: Sequence[float], *, end: float,
-                window: float) -> list[tuple[float, float]]:
-    """Per-minute rate of events at ``times`` (seconds, sorted) with ``weights``, once a second from 0 to
-    ``end``: the amount in the trailing ``window`` seconds (nothing happened before the start), scaled to a
-    minute. Like a provider's per-minute limit, a burst counts against the whole window."""
-    prefix = [0.0]
-    for weight in weights:
-        prefix.append(prefix[-1] + weight)
-    instants = [float(s) for s in range(0, int(end) + 1)]
-    if end > instants[-1]:
-        instants.append(float(end))
-    points = []
-    for t in instants:
-        amount = prefix[bisect.bisect_right(times, t)] - prefix[bisect.bisect_right(times, t - window)]
-        points.append((t, amount / window * 60))
-    return points
-
-
-def cumulative_rate(samples: Sequence[tuple[float, float]], *, window: float) -> list[tuple[float, float]]:
-    """Per-minute rate from (t, cumulative count) samples over the trailing ``window`` (the count before
-    the first sample is 0), as ``rate_series`` measures it."""
-    times = [t for t, _ in samples]
-    points = []
-    for t, count in samples:
-        i = bisect.bisect_right(times, t - window) - 1
-        before = samples[i][1] if i >= 0 else 0.0
-        points.append((t, max(0.0, count - before) / window * 60))
-    return points
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100) of unsorted values; 0 for none."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * q // 100))
-    return float(ordered[int(rank) - 1])

@@ -6,15 +6,15 @@ Nothing here talks to Ray; the driver pulls a ``ProgressSnapshot`` and hands it 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from decimal import Decimal
+from collections.abc import Sequence
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from claim_assess.actors.progress import ProgressSnapshot
+from claim_assess.run.progress import ProgressSnapshot
+from claim_assess.run.summary import RunSummary
 
 DECISION_STYLES = {
     "APPROVE": "green",
@@ -72,10 +72,10 @@ def render(snapshot: ProgressSnapshot) -> RenderableType:
 
     llm = Table.grid(padding=(0, 2))
     llm.add_row("LLM", f"{s.endpoint} · {s.model}")
-    llm.add_row("requests", f"{s.requests:,} total · {_against(s.requests_per_min, s.rpm_limit)}")
-    llm.add_row("tokens", f"{s.tokens:,} total · {_against(s.tokens_per_min, s.tpm_limit)}")
+    llm.add_row("requests", f"{s.llm.requests:,} total · {_against(s.requests_per_min, s.rpm_limit)}")
+    llm.add_row("tokens", f"{s.llm.tokens:,} total · {_against(s.tokens_per_min, s.tpm_limit)}")
     pause = f" · paused {s.limiter_paused_s:.1f}s" if s.limiter_paused_s > 0 else ""
-    llm.add_row("429s / retries / errors", f"{s.rate_limited:,} / {s.retries:,} / {s.errors:,}{pause}")
+    llm.add_row("429s / retries / errors", f"{s.llm.rate_limited:,} / {s.llm.retries:,} / {s.llm.errors:,}{pause}")
     llm.add_row("ledger height", f"{s.ledger_height:,}")
     return Group(header, actors, decisions, llm)
 
@@ -86,36 +86,56 @@ def plain_line(snapshot: ProgressSnapshot) -> str:
     decisions = " ".join(f"{name}={count}" for name, count in s.by_decision) or "-"
     return (
         f"[{_duration(s.elapsed_s)}] {s.done}/{s.total} claims ({s.claims_per_s * 60:.1f}/min, "
-        f"ETA {_duration(s.eta_s if s.remaining else 0)}) | {decisions} | requests {s.requests} "
-        f"({s.requests_per_min:.0f}/min) tokens {s.tokens} ({s.tokens_per_min:.0f}/min) | "
-        f"429s {s.rate_limited} retries {s.retries} | ledger {s.ledger_height}"
+        f"ETA {_duration(s.eta_s if s.remaining else 0)}) | {decisions} | requests {s.llm.requests} "
+        f"({s.requests_per_min:.0f}/min) tokens {s.llm.tokens} ({s.tokens_per_min:.0f}/min) | "
+        f"429s {s.llm.rate_limited} retries {s.llm.retries} | ledger {s.ledger_height}"
     )
 
 
-def summary_table(summary: Mapping, paths: Sequence[tuple[str, str]]) -> RenderableType:
+def summary_table(summary: RunSummary, paths: Sequence[tuple[str, str]]) -> RenderableType:
     """The end-of-run table: decisions with payouts, LLM use, time, and where the files are."""
-    title = Text(f"Run {summary['run_id']}", style="bold")
+    title = Text(f"Run {summary.run_id}", style="bold")
     table = Table()
     table.add_column("decision")
     table.add_column("claims", justify="right")
-    for name, count in summary.get("decisions", {}).items():
+    for name, count in summary.decisions.items():
         table.add_row(Text(name, style=DECISION_STYLES.get(name, "")), str(count))
-    table.add_row(Text("total", style="bold"), str(summary.get("claims", "")))
+    table.add_row(Text("total", style="bold"), str(summary.claims))
 
     facts = Table.grid(padding=(0, 2))
-    llm = summary.get("llm", {})
-    facts.add_row("wall time", f"{Decimal(str(summary.get('wall_seconds', 0))):.1f} s")
-    facts.add_row("throughput", f"{summary.get('claims_per_minute', 0):,.1f} claims/min")
-    facts.add_row(
-        "LLM",
-        f"{llm.get('requests', llm.get('calls', 0)):,} requests · {llm.get('prompt_tokens', 0) + llm.get('completion_tokens', 0):,} tokens"
-        f" · {llm.get('rate_limited', 0):,} 429s · {llm.get('retries', 0):,} retries",
-    )
-    for currency, sums in summary.get("totals", {}).items():
-        facts.add_row(
-            f"money ({currency})",
-            f"payout {sums['payout']} · claimed {sums['claimed']} · covered {sums['covered']}",
-        )
+    llm = summary.llm
+    facts.add_row("wall time", f"{summary.wall_seconds:.1f} s")
+    facts.add_row("throughput", f"{summary.claims_per_minute or 0:,.1f} claims/min")
+    facts.add_row("LLM", f"{llm.requests:,} requests · {llm.tokens:,} tokens · {llm.rate_limited:,} 429s · "
+                         f"{llm.retries:,} retries")
+    for currency, sums in sorted(summary.totals.items()):
+        facts.add_row(f"money ({currency})",
+                      f"payout {sums.payout:.2f} · claimed {sums.claimed:.2f} · covered {sums.covered:.2f}")
     for label, path in paths:
         facts.add_row(label, path)
     return Group(title, table, facts)
+
+
+def summary_notes(summary: RunSummary) -> list[str]:
+    """What to do next, after the table: resume an incomplete run, anchor the checkpoint, verify."""
+    notes = []
+    if not summary.complete:
+        notes.append(f"[red]run {summary.run_id} stopped before every claim was decided:[/] {summary.stopped}")
+        notes.append(f"resume it with: {summary.resume_command}")
+    checkpoint = summary.checkpoint
+    if checkpoint is not None:
+        notes.append(
+            f"newest signed checkpoint: {checkpoint.path} (tree size {checkpoint.tree_size}, root "
+            f"{checkpoint.root[:16]}…, key {checkpoint.key_id}). Copy it, or {checkpoint.public_key_path}, off this "
+            "host: only an anchor the writer cannot change catches a rewritten ledger.")
+    notes.append(f"verify the audit trail: claim-assess verify --workspace {summary.settings.workspace}")
+    return notes
+
+
+def show_summary(console: Console, summary: RunSummary) -> None:
+    files = summary.files
+    console.print(summary_table(summary, [("results", files.results), ("line items", files.line_items),
+                                          ("summary", files.summary), ("report", files.report),
+                                          ("ledger", files.ledger)]))
+    for note in summary_notes(summary):
+        console.print(note, soft_wrap=True, highlight=False)

@@ -9,7 +9,7 @@ idempotency key hands back the existing decision.
 
 Each line is flushed as it is written (a killed process loses nothing the OS already has); a torn
 last line from a crash is ignored on reading. The last line for a claim wins (a FAILED claim re-run
-on resume appears twice).
+on resume appears twice). A line: {"row": ResultRow, "items": [ItemRow], "usage": LLMUsage}.
 """
 
 from __future__ import annotations
@@ -17,15 +17,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
 
 from claim_assess.claims.results import ItemRow, ResultRow
+from claim_assess.llm.accounting import LLMUsage
 
-JOURNAL_FILE = "outcomes.jsonl"
 _MONEY = {"payout", "claimed_total", "covered_total", "total"}
 _TIMES = {"started_at", "finished_at"}
+
+
+@dataclass(frozen=True)
+class JournaledClaim:
+    row: ResultRow
+    items: tuple[ItemRow, ...]
+    usage: LLMUsage
 
 
 def _encode(value):
@@ -48,12 +55,12 @@ def _decode(record: dict) -> dict:
 
 
 class OutcomeJournal:
-    def __init__(self, run_dir: Path):
-        self.path = Path(run_dir) / JOURNAL_FILE
+    def __init__(self, path: Path):
+        self.path = Path(path)
         self._file = self.path.open("a", encoding="utf-8")
 
-    def append(self, row: ResultRow, items: tuple[ItemRow, ...]) -> None:
-        line = {"row": asdict(row), "items": [asdict(item) for item in items]}
+    def append(self, row: ResultRow, items: tuple[ItemRow, ...], usage: LLMUsage) -> None:
+        line = {"row": asdict(row), "items": [asdict(item) for item in items], "usage": usage.to_json()}
         self._file.write(json.dumps(line, default=_encode, ensure_ascii=False) + "\n")
         self._file.flush()
 
@@ -61,31 +68,24 @@ class OutcomeJournal:
         self._file.close()
 
 
-def journaled_decisions(run_dir: Path) -> dict[str, str]:
+def journaled_decisions(path: Path) -> dict[str, str]:
     """claim_id -> the decision of its last journaled outcome (what a resume compares with the ledger)."""
-    return {record["row"]["claim_id"]: record["row"]["decision"] for record in _lines(Path(run_dir) / JOURNAL_FILE)}
+    return {record["row"]["claim_id"]: record["row"]["decision"] for record in _lines(Path(path))}
 
 
-def journaled_outcomes(run_dir: Path, batch: int = 1000) -> Iterator[tuple[list[ResultRow], list[ItemRow]]]:
-    """The last outcome of every journaled claim, in batches: the result files are written from this.
+def journaled_claims(path: Path) -> Iterator[JournaledClaim]:
+    """The last outcome of every journaled claim, in journal order; the result files are written from this.
 
-    Two passes over the file so memory holds one batch, not the run: the first finds each claim's last
-    line, the second decodes only those.
+    Two passes over the file so memory holds one claim at a time, not the run: the first finds each claim's
+    last line, the second decodes only those.
     """
-    path = Path(run_dir) / JOURNAL_FILE
+    path = Path(path)
     last = {record["row"]["claim_id"]: number for number, record in enumerate(_lines(path))}
-    rows: list[ResultRow] = []
-    items: list[ItemRow] = []
     for number, record in enumerate(_lines(path)):
-        if last.get(record["row"]["claim_id"]) != number:
-            continue
-        rows.append(ResultRow(**_decode(record["row"])))
-        items.extend(ItemRow(**_decode(item)) for item in record["items"])
-        if len(rows) >= batch:
-            yield rows, items
-            rows, items = [], []
-    if rows or not last:
-        yield rows, items
+        if last.get(record["row"]["claim_id"]) == number:
+            yield JournaledClaim(ResultRow(**_decode(record["row"])),
+                                 tuple(ItemRow(**_decode(item)) for item in record["items"]),
+                                 LLMUsage.from_json(record.get("usage")))
 
 
 def _lines(path: Path) -> Iterator[dict]:

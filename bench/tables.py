@@ -1,0 +1,110 @@
+"""What the benchmark shows: one row per run, the ceiling run's memory, the targets, and the same as Markdown for
+README's "Performance" section. Pure functions of the run records and checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.table import Table
+
+from claim_assess.bench.targets import Check
+
+Run = Mapping[str, Any]
+
+
+def _fmt(value: Any, fmt: str = "{}", missing: str = "-") -> str:
+    return missing if value is None else fmt.format(value)
+
+
+def _s(ms: float | None) -> float | None:
+    return None if ms is None else ms / 1000
+
+
+def _ledger_cell(run: Run) -> str:
+    ledger = run.get("ledger")
+    if ledger is None:
+        return "n/a (none)" if run["kind"] == "baseline" else "not verified"
+    return "intact" if ledger.get("ok") else "FAILED"
+
+
+def _shared_cells(r: Run) -> dict[str, str]:
+    """The cells the terminal table and the Markdown show alike."""
+    return {
+        "wall": _fmt(r.get("wall_s"), "{:.1f}"),
+        "claims/min": _fmt(r.get("claims_per_min"), "{:,.0f}"),
+        "ok req/min": _fmt(r.get("successes_per_min"), "{:,.0f}"),
+        "util": _fmt(r.get("utilization"), "{:.3f}"),
+        "429s": f"{r.get('rate_limited', 0)} ({_fmt(r.get('rate_limited_ratio'), '{:.1%}')})",
+        "retries": _fmt(r.get("retries")),
+        "failed": _fmt(r.get("failed_claims")),
+        "latency": f"{_fmt(_s(r.get('p50_ms')), '{:.1f}')} / {_fmt(_s(r.get('p95_ms')), '{:.1f}')}",
+        "decided": f"{r.get('rows', 0)}/{r.get('claims', 0)}",
+    }
+
+
+def runs_table(runs: Sequence[Run]) -> Table:
+    table = Table(title="claim-assess benchmark", show_lines=False)
+    for name, justify in (("scenario", "left"), ("run", "left"), ("wall s", "right"), ("claims/min", "right"),
+                          ("ok req/min", "right"), ("tokens/min (charged)", "right"), ("util", "right"),
+                          ("429s", "right"), ("retries", "right"), ("failed", "right"),
+                          ("p50 / p95 s", "right"), ("decisions", "right"), ("ledger", "left")):
+        table.add_column(name, justify=justify)
+    for r in runs:
+        cells = _shared_cells(r)
+        limit_r = f" / {r['rpm_limit']:,}" if r.get("rpm_limit") else ""
+        limit_t = f" / {r['tpm_limit']:,}" if r.get("tpm_limit") else ""
+        table.add_row(
+            r["scenario"], r["label"], cells["wall"], cells["claims/min"], cells["ok req/min"] + limit_r,
+            f"{_fmt(r.get('tokens_per_min'), '{:,.0f}')} ({_fmt(r.get('charged_tokens_per_min'), '{:,.0f}')})"
+            + limit_t,
+            cells["util"], cells["429s"], cells["retries"], cells["failed"], cells["latency"],
+            cells["decided"] + ("" if r.get("one_decision_per_claim") else " !"),
+            _ledger_cell(r),
+        )
+    return table
+
+
+def targets_table(checks: Sequence[Check], judged: bool) -> Table:
+    title = "targets" if judged else "targets (quick run: shown, not judged)"
+    table = Table(title=title)
+    for name in ("scenario", "target", "bar", "measured", "ok"):
+        table.add_column(name)
+    for c in checks:
+        mark = "n/a" if c.ok is None else ("[green]yes[/]" if c.ok else "[red]NO[/]")
+        table.add_row(c.scenario, c.name, c.target, c.measured, mark)
+    return table
+
+
+def memory_table(runs: Sequence[Run]) -> Table | None:
+    rows = [(r, p) for r in runs for p in (r.get("memory") or {}).get("processes", [])]
+    if not rows:
+        return None
+    table = Table(title="memory (RSS MB; early = median of the 2nd quarter of samples, late = of the last quarter)")
+    for name in ("run", "process", "pid", "peak", "early", "late", "late/early"):
+        table.add_column(name)
+    for r, p in rows:
+        table.add_row(f"{r['scenario']} {r['label']}", p["role"], str(p["pid"]), _fmt(p["peak_rss_mb"]),
+                      _fmt(p["early_rss_mb"]), _fmt(p["late_rss_mb"]), _fmt(p["late_over_early"], "{:.2f}"))
+    return table
+
+
+def markdown(runs: Sequence[Run], checks: Sequence[Check]) -> str:
+    """The runs and targets as Markdown tables, for README's "Performance" section."""
+    lines = ["| scenario | run | wall s | claims/min | ok req/min (limit) | tokens/min charged (limit) | util | "
+             "429s | retries | failed | p50 / p95 s | decided | ledger |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in runs:
+        cells = _shared_cells(r)
+        lines.append(" | ".join([
+            "", r["scenario"], r["label"], cells["wall"], cells["claims/min"],
+            cells["ok req/min"] + (f" ({r['rpm_limit']:,})" if r.get("rpm_limit") else ""),
+            _fmt(r.get("charged_tokens_per_min"), "{:,.0f}") + (f" ({r['tpm_limit']:,})" if r.get("tpm_limit") else ""),
+            cells["util"], cells["429s"], cells["retries"], cells["failed"], cells["latency"], cells["decided"],
+            _ledger_cell(r), ""]).strip())
+    lines += ["", "| scenario | target | bar | measured | met |", "|---|---|---|---|---|"]
+    for c in checks:
+        met = "n/a" if c.ok is None else ("yes" if c.ok else "**no**")
+        lines.append(f"| {c.scenario} | {c.name} | {c.target} | {c.measured} | {met} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,67 @@
+"""SharedLimiterClient: the ``Limiter`` protocol over a limiter shared by the whole fleet, reached by message.
+
+In an assessor, ``reserve`` and ``settle`` are calls to the ``rate-limiter`` actor; here they are plain async
+callables, so this logic runs and is tested without Ray. The shared limiter never sleeps: ``reserve`` books
+budget and says how long to wait, and this client does the waiting, on the caller's side.
+
+While the limiter has no limit to enforce (none given, none learned yet, no 429 pause), asking it before every
+attempt would cost two round trips per request for nothing. So after an "unlimited" answer the client skips
+the ask for up to ``recheck_s``, and reports back only what the limiter can learn from: a 429, or rate-limit
+headers (which teach it the limits). A limit learned or a 429 seen by any assessor therefore reaches every
+assessor within that interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from claim_assess.llm.limiter import AttemptOutcome, Permit
+from claim_assess.llm.ratelimit import Reservation
+
+UNLIMITED_RECHECK_S = 0.5
+LOCAL_PERMIT = "local"
+
+
+class SharedLimiterClient:
+    def __init__(
+        self,
+        reserve: Callable[[int], Awaitable[Reservation]],
+        settle: Callable[[Permit, AttemptOutcome], None],
+        *,
+        on_inflight: Callable[[int], None] = lambda count: None,
+        recheck_s: float = UNLIMITED_RECHECK_S,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ):
+        self._reserve, self._settle = reserve, settle
+        self._on_inflight = on_inflight
+        self._recheck_s = recheck_s
+        self._clock, self._sleep = clock, sleep
+        self._inflight = 0
+        self._unlimited_until = float("-inf")
+
+    async def acquire(self, tokens: int) -> Permit:
+        if self._clock() < self._unlimited_until:
+            permit = Permit(permit_id=LOCAL_PERMIT, tokens=tokens)
+        else:
+            reservation = await self._reserve(tokens)
+            if reservation.unlimited:
+                self._unlimited_until = self._clock() + self._recheck_s
+            if reservation.delay_s > 0:
+                await self._sleep(reservation.delay_s)
+            permit = reservation.permit
+        self._inflight += 1
+        self._on_inflight(self._inflight)
+        return permit
+
+    async def release(self, permit: Permit, outcome: AttemptOutcome) -> None:
+        self._inflight -= 1
+        self._on_inflight(self._inflight)
+        teaches = outcome.status == 429 or any(name.startswith("x-ratelimit-") for name in outcome.headers)
+        if teaches:
+            self._unlimited_until = float("-inf")  # ask again next time: the answer may have changed
+        elif permit.permit_id == LOCAL_PERMIT:
+            return  # nothing was booked and there is nothing to learn
+        self._settle(permit, outcome)

@@ -1,0 +1,180 @@
+"""Plan a run before spending: how many LLM calls and tokens assessing a dataset takes, and what that costs in
+time and money. No Ray, no model: every claim goes through the real pipeline (claims.pipeline.assess_claim)
+with a PlanningAdvisor, which notes each prompt and answers with a placeholder that changes no rule.
+
+So the plan and a run cannot drift apart: validation and the error a FAILED claim records, the claims a hard
+check decides (no LLM call at all), one coverage call per unique line item the rules cannot classify, and one
+assessment call per claim that reaches the model all come from the pipeline itself.
+
+Estimates, documented so nobody mistakes them for a bill:
+- prompt tokens: llm.limiter.estimate_prompt_tokens of the real messages, as the rate limiter counts them.
+  The assessment prompt depends on the coverage answers; the plan's is built with the items the placeholder
+  answers give (in review, confidence 0), the same size as a real one within a few tokens.
+- completion tokens: COMPLETION_SHARE (half) of each prompt's max_completion_tokens; real answers are
+  usually shorter, so the cost errs high.
+- retries, invalid answers and 429s are not counted.
+- time: the slowest of three bounds: requests / rpm, tokens / tpm (minutes), and calls x latency /
+  concurrency (the time the fleet needs even under generous limits).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from claim_assess.claims.coverage import METHOD_RULE
+from claim_assess.claims.dataset import ClaimEntry, Dataset
+from claim_assess.claims.decision import FAILED
+from claim_assess.claims.pipeline import Assessment, assess_claim
+from claim_assess.claims.prompts import ASSESSMENT_PURPOSE, COVERAGE_PURPOSE
+from claim_assess.errors import ConfigError
+from claim_assess.plan.advisor import AskedCall, PlanningAdvisor
+from claim_assess.plan.pricing import parse_price
+
+COMPLETION_SHARE = 0.5
+DEFAULT_LATENCY_S = 2.0  # a hosted model's typical answer time for these prompts; --dry-run's assumption
+_MILLION = Decimal(1_000_000)
+
+
+@dataclass(frozen=True)
+class InvalidClaim:
+    claim_id: str
+    location: str
+    error: str
+
+
+@dataclass(frozen=True)
+class ClaimPlan:
+    """What the pipeline did with one claim under the planning advisor."""
+
+    claim_id: str
+    location: str
+    error: str | None  # the error the run would record when the claim is FAILED
+    calls: tuple[AskedCall, ...]  # a claim can fail after its coverage calls (a total too large to record)
+    items_by_rule: int  # unique line items the rules classified, counted for claims that reach the model
+
+    @property
+    def invalid(self) -> bool:
+        return self.error is not None and not self.calls
+
+    @property
+    def rule_decided(self) -> bool:
+        return self.error is None and not self.calls
+
+
+@dataclass(frozen=True)
+class Plan:
+    dataset: str
+    model: str
+    claims: int  # entries selected
+    to_assess: int  # claims that pass validation and will be assessed
+    invalid: tuple[InvalidClaim, ...]  # FAILED before any LLM call, with the error the run would record
+    rule_decided: int  # valid claims a hard check decides: no LLM call
+    items_by_rule: int  # unique line items the rules classify
+    coverage_calls: int  # unique line items that need the LLM
+    assessment_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    rpm: int | None
+    tpm: int | None
+    latency_s: float
+    concurrency: int
+    minutes_at_rpm: float | None
+    minutes_at_tpm: float | None
+    minutes_at_latency: float
+    price_in_per_m: Decimal | None
+    price_out_per_m: Decimal | None
+
+    @property
+    def llm_calls(self) -> int:
+        return self.coverage_calls + self.assessment_calls
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def minutes(self) -> float:
+        return max(m for m in (self.minutes_at_rpm, self.minutes_at_tpm, self.minutes_at_latency) if m is not None)
+
+    @property
+    def bound(self) -> str:
+        """Which limit sets the time: "rpm", "tpm" or "latency"."""
+        options = {"latency": self.minutes_at_latency, "rpm": self.minutes_at_rpm, "tpm": self.minutes_at_tpm}
+        return max((k for k, v in options.items() if v is not None), key=lambda k: options[k] or 0.0)
+
+    @property
+    def cost(self) -> Decimal | None:
+        if self.price_in_per_m is None or self.price_out_per_m is None:
+            return None
+        total = (self.prompt_tokens * self.price_in_per_m + self.completion_tokens * self.price_out_per_m) / _MILLION
+        return total.quantize(Decimal("0.0001"))
+
+
+def estimated_completion_tokens(call: AskedCall) -> int:
+    return math.ceil(call.max_completion_tokens * COMPLETION_SHARE)
+
+
+def claim_plan(entry: ClaimEntry, assessment: Assessment, calls: tuple[AskedCall, ...]) -> ClaimPlan:
+    failed = assessment.decision == FAILED
+    # Counted only for claims that reach the model: there a rule match is a coverage call saved.
+    by_rule = sum(1 for item in assessment.items if item.method == METHOD_RULE) if calls else 0
+    return ClaimPlan(assessment.claim_id, entry.location, assessment.error if failed else None, calls, by_rule)
+
+
+async def plan_claims(dataset: Dataset, entries: Iterable[ClaimEntry]) -> list[ClaimPlan]:
+    """Each entry through the real pipeline, one after the other on the caller's event loop."""
+    advisor = PlanningAdvisor()
+    plans = []
+    for entry in entries:
+        assessment = await assess_claim(entry, dataset.policies, dataset.policy_errors, advisor)
+        plans.append(claim_plan(entry, assessment, advisor.take_asked()))
+    return plans
+
+
+def plan_run(dataset: Dataset, entries: Iterable[ClaimEntry], *, rpm: int | None, tpm: int | None, model: str,
+             latency_s: float = DEFAULT_LATENCY_S, concurrency: int = 1,
+             price_in_per_m: float | Decimal | None = None, price_out_per_m: float | Decimal | None = None) -> Plan:
+    """Count what assessing ``entries`` will cost. Reads nothing, calls no model. It runs an event loop of its
+    own, so call it from plain code; a caller already on a loop awaits plan_claims and calls summarize."""
+    if latency_s <= 0 or concurrency < 1:
+        raise ConfigError("the plan needs a positive latency and a concurrency of at least 1")
+    prices = parse_price(price_in_per_m, "the input price"), parse_price(price_out_per_m, "the output price")
+    # One event loop for every claim: starting a loop per claim would cost more than planning the claim.
+    claims = asyncio.run(plan_claims(dataset, entries))
+    return summarize(dataset.root, model, claims, rpm=rpm, tpm=tpm, latency_s=latency_s, concurrency=concurrency,
+                     prices=prices)
+
+
+def summarize(dataset: str, model: str, claims: Sequence[ClaimPlan], *, rpm: int | None, tpm: int | None,
+              latency_s: float, concurrency: int, prices: tuple[Decimal | None, Decimal | None]) -> Plan:
+    calls = [call for claim in claims for call in claim.calls]
+    invalid = tuple(InvalidClaim(c.claim_id, c.location, c.error or "") for c in claims if c.invalid)
+    prompt_tokens = sum(call.prompt_tokens for call in calls)
+    completion_tokens = sum(estimated_completion_tokens(call) for call in calls)
+    tokens = prompt_tokens + completion_tokens
+    return Plan(
+        dataset=dataset,
+        model=model,
+        claims=len(claims),
+        to_assess=len(claims) - len(invalid),
+        invalid=invalid,
+        rule_decided=sum(1 for c in claims if c.rule_decided),
+        items_by_rule=sum(c.items_by_rule for c in claims),
+        coverage_calls=sum(1 for call in calls if call.purpose == COVERAGE_PURPOSE),
+        assessment_calls=sum(1 for call in calls if call.purpose == ASSESSMENT_PURPOSE),
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        rpm=rpm,
+        tpm=tpm,
+        latency_s=latency_s,
+        concurrency=concurrency,
+        minutes_at_rpm=len(calls) / rpm if rpm else None,
+        minutes_at_tpm=tokens / tpm if tpm else None,
+        minutes_at_latency=len(calls) * latency_s / concurrency / 60,
+        price_in_per_m=prices[0],
+        price_out_per_m=prices[1],
+    )

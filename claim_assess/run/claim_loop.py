@@ -1,0 +1,127 @@
+"""The claim loop: keep the fleet busy within the admission limit, act on what comes back, stop cleanly.
+
+Plain code over a ``Fleet`` protocol (actors/fleet.py implements it on Ray; tests use a fake), so the rules a run
+lives by are tested without a cluster:
+
+- never more claims in flight than the admission controller allows (it follows the shared limiter's backlog
+  and 429s, so calls of claims already started go before new claims);
+- a lost claim goes back to the head of the queue, a poison pill is recorded FAILED, a quota error or a
+  broken ledger stops the run (``claim_assess.run.failures``);
+- on a stop (those, or Ctrl-C through ``should_stop``) no new claim starts and those in flight are cancelled;
+  the loop returns once every claim in flight has come back, with the reason it stopped (None: all done).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from claim_assess.claims.dataset import ClaimEntry
+from claim_assess.llm.concurrency import AdmissionController
+from claim_assess.llm.ratelimit import LimiterStats
+from claim_assess.run.failures import Action, ClaimError, verdict
+from claim_assess.run.outcome import ClaimOutcome
+
+Ticket = Hashable
+
+
+class Fleet(Protocol):
+    def submit(self, entry: ClaimEntry) -> Ticket | None:
+        """Start assessing ``entry``; None while no assessor can take a claim (all restarting)."""
+
+    def wait(self, timeout_s: float) -> list[tuple[Ticket, ClaimOutcome | ClaimError]]:
+        """The claims that came back within ``timeout_s`` (an empty list when none did)."""
+
+    def cancel(self, tickets: Iterable[Ticket]) -> None:
+        """Cancel these claims; each still comes back through ``wait`` (as CANCELLED or with its outcome)."""
+
+    def record_failed(self, entry: ClaimEntry, error: str) -> ClaimOutcome:
+        """Decide ``entry`` FAILED in the ledger from the driver (no assessor could finish it)."""
+
+    def limiter_stats(self) -> LimiterStats | None:
+        """The shared limiter's state, or None when it cannot be read right now."""
+
+
+@dataclass(frozen=True)
+class Queued:
+    entry: ClaimEntry
+    deaths: int = 0
+
+
+@dataclass(frozen=True)
+class Tick:
+    inflight: int
+    admission_limit: int
+    limiter: LimiterStats | None
+
+
+def run_claims(fleet: Fleet, entries: Iterable[ClaimEntry], *, admission: AdmissionController,
+               on_outcome: Callable[[ClaimOutcome], None], on_tick: Callable[[Tick], None] = lambda tick: None,
+               should_stop: Callable[[], bool] = lambda: False, tick_s: float = 0.25,
+               clock: Callable[[], float] = time.monotonic) -> str | None:
+    """Assess ``entries`` through ``fleet``; returns why the run stopped early, or None when every claim came back."""
+    loop = _ClaimLoop(fleet, entries, admission, on_outcome)
+    last_tick = float("-inf")
+    while loop.busy:
+        loop.admit()
+        for ticket, result in fleet.wait(tick_s):
+            loop.finished(ticket, result)
+        if loop.stop is None and should_stop():
+            loop.stop = "interrupted"
+        loop.cancel_on_stop()
+        if clock() - last_tick >= tick_s:
+            last_tick = clock()
+            on_tick(loop.steer())
+    return loop.stop
+
+
+class _ClaimLoop:
+    def __init__(self, fleet: Fleet, entries: Iterable[ClaimEntry], admission: AdmissionController,
+                 on_outcome: Callable[[ClaimOutcome], None]):
+        self._fleet, self._admission, self._on_outcome = fleet, admission, on_outcome
+        self._pending: deque[Queued] = deque(Queued(entry) for entry in entries)
+        self._inflight: dict[Ticket, Queued] = {}
+        self._cancelled = False
+        self.stop: str | None = None
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._inflight) or (bool(self._pending) and self.stop is None)
+
+    def admit(self) -> None:
+        while self._pending and self.stop is None and len(self._inflight) < self._admission.limit:
+            ticket = self._fleet.submit(self._pending[0].entry)
+            if ticket is None:
+                return  # every assessor is restarting: wait for one to come back
+            self._inflight[ticket] = self._pending.popleft()
+
+    def finished(self, ticket: Ticket, result: ClaimOutcome | ClaimError) -> None:
+        queued = self._inflight.pop(ticket)
+        if isinstance(result, ClaimOutcome):
+            self._on_outcome(result)
+            return
+        decided = verdict(result, deaths=queued.deaths, stopping=self.stop is not None)
+        if decided.action is Action.RETRY:
+            self._pending.appendleft(Queued(queued.entry, decided.deaths))
+        elif decided.action is Action.RECORD_FAILED:
+            self._on_outcome(self._fleet.record_failed(queued.entry, decided.reason))
+        elif decided.action is Action.STOP:
+            self.stop = self.stop or decided.reason
+
+    def cancel_on_stop(self) -> None:
+        if self.stop is not None and not self._cancelled:
+            self._cancelled = True  # cancelled claims stay undecided for a resume
+            self._fleet.cancel(list(self._inflight))
+
+    def steer(self) -> Tick:
+        """Once per tick: let the admission controller follow the limiter; a quota error seen there stops the run."""
+        stats = self._fleet.limiter_stats()
+        if stats is not None:
+            self._admission.observe(backlog_s=stats.backlog_s, rate_limited_total=stats.rate_limited,
+                                    inflight=len(self._inflight))
+            if self.stop is None and stats.quota_exhausted:
+                self.stop = stats.quota_exhausted
+        return Tick(len(self._inflight), self._admission.limit, stats)

@@ -1,0 +1,56 @@
+"""The LLM endpoint a run talks to: the built-in simulator (``--llm sim``) or an OpenAI-compatible URL.
+
+``LLMEndpoint`` is what every assessor is given; its repr hides the key, because Ray shows actor arguments in
+logs and errors. The simulator runs in the driver's process; on a cluster it binds the driver node's IP so that
+assessors on every node reach it (locally that is 127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from claim_assess.credentials import public_endpoint
+from claim_assess.run.settings import SIM_API_KEY, RunSettings, resolve_endpoint
+from claim_assess.simulator import RunningSimulator, SimulatorConfig, start_simulator
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LLMEndpoint:
+    base_url: str
+    model: str
+    api_key: str
+    timeout_s: float = 60.0
+
+    @property
+    def public_url(self) -> str:
+        return public_endpoint(self.base_url)
+
+    def __repr__(self) -> str:
+        return f"LLMEndpoint(base_url={self.public_url!r}, model={self.model!r}, api_key=<hidden>)"
+
+
+@dataclass(frozen=True)
+class OpenEndpoint:
+    endpoint: LLMEndpoint
+    simulator: RunningSimulator | None
+    description: str  # what the run prints: which endpoint and model, never the key
+
+    def close(self) -> None:
+        if self.simulator is not None:
+            self.simulator.stop()
+
+
+def open_endpoint(settings: RunSettings, *, sim_host: str) -> OpenEndpoint:
+    """Start the simulator on ``sim_host`` (``--llm sim``) or resolve the real endpoint and its key."""
+    if settings.llm == "sim":
+        config = SimulatorConfig(rpm=settings.rpm, tpm=settings.tpm, model=settings.model)
+        simulator = start_simulator(config, host=settings.sim_host or sim_host)
+        endpoint = LLMEndpoint(simulator.url, settings.model, SIM_API_KEY, settings.timeout_s)
+        return OpenEndpoint(endpoint, simulator,
+                            f"built-in simulator at {simulator.url} (offline demo model {settings.model!r})")
+    base_url, key = resolve_endpoint(settings)
+    endpoint = LLMEndpoint(base_url, settings.model, key, settings.timeout_s)
+    return OpenEndpoint(endpoint, None, f"{endpoint.public_url} model {settings.model!r} (key from OPENAI_API_KEY)")

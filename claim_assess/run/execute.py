@@ -1,0 +1,143 @@
+"""Step 2 of a run: start (or join) Ray and the endpoint, run the claims through the fleet, shut down cleanly.
+
+Claim outcomes go to the journal as they arrive, not into memory: the result files are written from it in
+step 3, so the driver stays flat however many claims a run has, and a resume can use them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from rich.console import Console
+
+from claim_assess.actors.cluster import LOOPBACK, RayConnection, connect, disconnect
+from claim_assess.actors.fleet import FleetConfig, RayFleet
+from claim_assess.claims.dataset import ClaimEntry
+from claim_assess.errors import RunError
+from claim_assess.ledger.checkpoints import CheckpointInfo
+from claim_assess.llm.concurrency import AdmissionController
+from claim_assess.logs import guard_secret
+from claim_assess.run.claim_loop import Tick, run_claims
+from claim_assess.run.endpoint import OpenEndpoint, open_endpoint
+from claim_assess.run.journal import OutcomeJournal, journaled_decisions
+from claim_assess.run.live import LiveView
+from claim_assess.run.loopback import listeners
+from claim_assess.run.prepare import PreparedRun
+from claim_assess.run.signals import StopSignals
+from claim_assess.run.timeline import TimelineWriter
+
+log = logging.getLogger(__name__)
+STOPPING = "stopping: no new claims, cancelling those in flight, flushing the ledger (again to stop at once)"
+
+
+@dataclass(frozen=True)
+class ExecutedRun:
+    stopped: str | None  # why the claim loop ended early (None: every claim came back)
+    signal_exit_code: int | None  # 130 / 143 when Ctrl-C or SIGTERM stopped it
+    wall_seconds: float
+    ledger_height: int
+    checkpoint: CheckpointInfo | None
+    endpoint: str  # the LLM base URL without credentials
+
+
+def execute(prepared: PreparedRun, console: Console, *, quiet: bool = False, log_level: str = "WARNING") -> ExecutedRun:
+    settings = prepared.settings
+    namespace = f"claim-assess.{settings.run_id}"
+    connection = connect(settings.address, namespace=namespace, dashboard=settings.dashboard, log_level=log_level)
+    try:
+        opened = open_endpoint(settings, sim_host=LOOPBACK if connection.local else connection.node_ip)
+        guard_secret(opened.endpoint.api_key)
+        try:
+            fleet, sockets = _start_fleet(prepared, connection, opened)
+            _announce(console, connection, opened, namespace, sockets)
+            return _drive(prepared, fleet, _todo(prepared, fleet, console), console, quiet, opened)
+        finally:
+            opened.close()
+    finally:
+        disconnect(connection)
+
+
+def _start_fleet(prepared: PreparedRun, connection: RayConnection, opened: OpenEndpoint) -> tuple[RayFleet, int]:
+    """The fleet, and (a local run) how many sockets its processes listen on, all checked to be loopback."""
+    settings = prepared.settings
+    config = FleetConfig(
+        run_id=settings.run_id, namespace=f"claim-assess.{settings.run_id}", actors=settings.actors,
+        claims_per_actor=settings.claims_per_actor, ledger_dir=str(settings.ledger_dir.resolve()),
+        endpoint=opened.endpoint, rpm=settings.rpm, tpm=settings.tpm, driver_node_id=connection.node_id,
+        per_claim_task_names=settings.per_claim_task_names(len(prepared.entries)),
+    )
+    fleet = RayFleet(config, prepared.book)
+    try:
+        return fleet, check_loopback() if connection.local else 0
+    except RunError:
+        fleet.close()
+        raise
+
+
+def check_loopback() -> int:
+    """Every socket this run's processes listen on is on loopback (RunError naming the first that is not)."""
+    found = listeners()
+    exposed = [listener for listener in found if not listener.loopback]
+    if exposed:
+        raise RunError(f"a local run must listen on 127.0.0.1 only, but {len(exposed)} of its sockets do not: "
+                       f"{', '.join(map(str, exposed[:5]))}; stopped before any claim was assessed")
+    return len(found)
+
+
+def _announce(console: Console, connection: RayConnection, opened: OpenEndpoint, namespace: str,
+              sockets: int) -> None:
+    say = lambda text: console.print(text, soft_wrap=True, highlight=False)  # noqa: E731
+    say(f"LLM: {opened.description}")
+    if connection.local:
+        say(f"Ray: a local instance on 127.0.0.1; all {sockets} sockets this run listens on are on loopback")
+    else:
+        say(f"Ray: joined the cluster at {connection.address}")
+    if connection.dashboard_url:
+        say(f"Ray dashboard: {connection.dashboard_url}  (namespace {namespace})")
+
+
+def _todo(prepared: PreparedRun, fleet: RayFleet, console: Console) -> list[ClaimEntry]:
+    """Resume: keep what the ledger decided and the journal remembers; assess everything else."""
+    settings, entries = prepared.settings, prepared.entries
+    kept: set[str] = set()
+    if prepared.resuming:
+        decided = fleet.decided_claims()
+        kept = {cid for cid, decision in journaled_decisions(settings.paths.journal).items()
+                if cid in decided and decision != "FAILED"}
+        console.print(f"resuming: {len(kept)} claims already decided, {len(entries) - len(kept)} to assess",
+                      soft_wrap=True)
+    todo = [entry for entry in entries if entry.claim_id not in kept]
+    if settings.task_names == "auto" and not settings.per_claim_task_names(len(todo)):
+        console.print(f"{len(todo):,} claims: Ray tasks are named 'assess' (not per claim) to keep the driver's "
+                      "memory flat; --task-names per-claim overrides", soft_wrap=True)
+    return todo
+
+
+def _drive(prepared: PreparedRun, fleet: RayFleet, todo: list[ClaimEntry], console: Console, quiet: bool,
+           opened: OpenEndpoint) -> ExecutedRun:
+    settings, paths = prepared.settings, prepared.settings.paths
+    fleet.begin(len(todo), endpoint=opened.endpoint.public_url, model=settings.model)
+    admission = AdmissionController(minimum=settings.actors, maximum=settings.actors * settings.claims_per_actor)
+    journal = OutcomeJournal(paths.journal)
+    started = time.monotonic()
+    with LiveView(console, TimelineWriter(paths.timeline), quiet=quiet) as view, \
+            StopSignals(on_first=lambda signum: view.say(f"[yellow]{STOPPING}[/]")) as signals:
+        try:
+            stopped = run_claims(
+                fleet, todo, admission=admission,
+                on_outcome=lambda outcome: journal.append(outcome.row, outcome.items, outcome.usage),
+                on_tick=lambda tick: view.show(fleet.snapshot(tick), tick),
+                should_stop=lambda: signals.requested,
+            )
+        finally:
+            fleet.flush_progress()
+            last = Tick(0, admission.limit, fleet.limiter_stats())
+            view.show(fleet.snapshot(last), last, final=True)
+            journal.close()
+            height, checkpoint = fleet.close()
+    if stopped:
+        log.warning("run %s stopped before every claim was decided: %s", settings.run_id, stopped)
+    return ExecutedRun(stopped, signals.exit_code if signals.requested else None, time.monotonic() - started,
+                       height, checkpoint, opened.endpoint.public_url)

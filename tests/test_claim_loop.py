@@ -1,0 +1,179 @@
+"""The claim loop and its failure rule, without Ray: a fake fleet that answers as a script says.
+
+The fake stands in for actors/fleet.py (the thing under test is the loop: admission, retries, poison pills,
+stops, cancellation); the Ray facade itself is exercised by the integration and resilience tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import deque
+from decimal import Decimal
+
+import pytest
+
+from claim_assess.claims.dataset import ClaimEntry
+from claim_assess.claims.results import ResultRow
+from claim_assess.llm.accounting import LLMUsage
+from claim_assess.llm.concurrency import AdmissionController
+from claim_assess.llm.ratelimit import LimiterStats
+from claim_assess.run.claim_loop import run_claims
+from claim_assess.run.failures import MAX_DEATHS_PER_CLAIM, Action, ClaimError, Lost, verdict
+from claim_assess.run.outcome import ClaimOutcome
+
+NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+
+
+def entry(n: int) -> ClaimEntry:
+    return ClaimEntry(n, f"claims.jsonl line {n + 1}", f"C-{n}", {"claim_id": f"C-{n}"}, None)
+
+
+def outcome(claim_id: str, decision: str = "APPROVE", actor: str = "assessor-1") -> ClaimOutcome:
+    row = ResultRow("r", claim_id, "P-1", decision, (), Decimal("0.00"), "CHF", None, None, None, None, 0, 0, 0,
+                    NOW, NOW, 0, actor, None, None if decision != "FAILED" else "x")
+    return ClaimOutcome(row, (), 0, LLMUsage())
+
+
+def stats(**over) -> LimiterStats:
+    values = dict(rpm_limit=None, tpm_limit=None, requests_granted=0, tokens_reserved=0, tokens_refunded=0,
+                  requests_level=None, tokens_level=None, paused_for_s=0.0, backlog_s=0.0, rate_limited=0,
+                  rate_limited_requests=0, rate_limited_tokens=0, outstanding=0, limits_learned=False,
+                  quota_exhausted=None)
+    values.update(over)
+    return LimiterStats(**values)
+
+
+class ScriptedFleet:
+    """Claims finish in submission order, one per ``wait``; ``script[claim_id]`` lists what each try returns."""
+
+    def __init__(self, script: dict[str, list] | None = None, *, limiter=None, refuse_first: int = 0):
+        self.script = {k: deque(v) for k, v in (script or {}).items()}
+        self.limiter = limiter or (lambda: stats())
+        self.refuse = refuse_first  # submits answered "no assessor free" first (all restarting)
+        self.inflight: deque[tuple[int, ClaimEntry]] = deque()
+        self.submitted: list[str] = []
+        self.cancelled: list[int] = []
+        self.failed: list[tuple[str, str]] = []
+        self.peak = 0
+        self._tickets = iter(range(10**6))
+
+    def submit(self, e: ClaimEntry):
+        if self.refuse:
+            self.refuse -= 1
+            return None
+        ticket = next(self._tickets)
+        self.inflight.append((ticket, e))
+        self.submitted.append(e.claim_id)
+        self.peak = max(self.peak, len(self.inflight))
+        return ticket
+
+    def wait(self, timeout_s: float):
+        if not self.inflight:
+            return []
+        ticket, e = self.inflight.popleft()
+        if ticket in self.cancelled:
+            return [(ticket, ClaimError(Lost.CANCELLED, "cancelled"))]
+        planned = self.script.get(e.claim_id)
+        result = planned.popleft() if planned else outcome(e.claim_id)
+        return [(ticket, result)]
+
+    def cancel(self, tickets):
+        self.cancelled.extend(tickets)
+
+    def record_failed(self, e: ClaimEntry, error: str) -> ClaimOutcome:
+        self.failed.append((e.claim_id, error))
+        return outcome(e.claim_id, "FAILED", actor="driver")
+
+    def limiter_stats(self):
+        return self.limiter()
+
+
+def drive(fleet, n: int, *, limit: int = 3, should_stop=lambda: False):
+    got: list[ClaimOutcome] = []
+    admission = AdmissionController(minimum=limit, maximum=limit)
+    stopped = run_claims(fleet, [entry(i) for i in range(n)], admission=admission, on_outcome=got.append,
+                         should_stop=should_stop, tick_s=0.0)
+    return stopped, got
+
+
+def test_every_claim_comes_back_once_and_in_flight_stays_within_the_admission_limit():
+    fleet = ScriptedFleet()
+    stopped, got = drive(fleet, 20, limit=3)
+    assert stopped is None
+    assert sorted(o.row.claim_id for o in got) == sorted(f"C-{i}" for i in range(20))
+    assert fleet.peak == 3
+
+
+def test_a_claim_whose_assessor_died_is_tried_again_first():
+    lost = ClaimError(Lost.LOST, "ActorDiedError: assessor-1", died=True)
+    fleet = ScriptedFleet({"C-0": [lost, outcome("C-0")]})
+    stopped, got = drive(fleet, 5, limit=1)
+    assert stopped is None and [o.row.claim_id for o in got] == ["C-0", "C-1", "C-2", "C-3", "C-4"]
+    assert fleet.submitted[:2] == ["C-0", "C-0"]  # back at the head of the queue, before C-1
+
+
+def test_a_claim_that_kills_every_assessor_is_recorded_failed_and_the_run_goes_on():
+    lost = ClaimError(Lost.LOST, "ActorDiedError: boom", died=True)
+    fleet = ScriptedFleet({"C-1": [lost] * (MAX_DEATHS_PER_CLAIM + 1)})
+    stopped, got = drive(fleet, 3)
+    assert stopped is None
+    assert fleet.submitted.count("C-1") == MAX_DEATHS_PER_CLAIM + 1
+    (claim_id, error), = fleet.failed
+    assert claim_id == "C-1" and error.startswith(f"assessors died {MAX_DEATHS_PER_CLAIM + 1} times")
+    assert {o.row.claim_id: o.row.decision for o in got} == {"C-0": "APPROVE", "C-1": "FAILED", "C-2": "APPROVE"}
+
+
+def test_restarting_without_dying_never_makes_a_claim_a_poison_pill():
+    restarting = ClaimError(Lost.LOST, "ActorUnavailableError: restarting", died=False)
+    fleet = ScriptedFleet({"C-0": [restarting] * (MAX_DEATHS_PER_CLAIM + 3)})
+    stopped, got = drive(fleet, 1)
+    assert stopped is None and fleet.failed == [] and got[0].row.decision == "APPROVE"
+
+
+def test_quota_stops_the_run_cancels_what_is_in_flight_and_starts_nothing_new():
+    fleet = ScriptedFleet({"C-0": [ClaimError(Lost.QUOTA, "insufficient_quota: out of credit")]})
+    stopped, got = drive(fleet, 10, limit=3)
+    assert stopped == "insufficient_quota: out of credit"
+    assert fleet.submitted == ["C-0", "C-1", "C-2"]  # nothing after the stop
+    assert sorted(fleet.cancelled) == [1, 2]  # the other two in flight
+    assert got == []  # the cancelled claims stay undecided for a resume
+
+
+def test_a_quota_error_seen_by_the_limiter_stops_the_run_too():
+    fleet = ScriptedFleet(limiter=lambda: stats(quota_exhausted="the provider reports insufficient_quota"))
+    stopped, _ = drive(fleet, 10, limit=2)
+    assert stopped == "the provider reports insufficient_quota" and len(fleet.submitted) == 2
+
+
+def test_an_interrupt_stops_admitting_and_lets_the_claims_in_flight_come_back():
+    asked = iter([False, False, True])
+    fleet = ScriptedFleet()
+    stopped, got = drive(fleet, 10, limit=2, should_stop=lambda: next(asked, True))
+    assert stopped == "interrupted" and len(fleet.submitted) < 10
+    assert len(got) + len(fleet.cancelled) == len(fleet.submitted)  # every claim in flight came back or was cancelled
+
+
+def test_an_unexpected_error_stops_the_run_naming_it():
+    fleet = ScriptedFleet({"C-0": [ClaimError(Lost.ERROR, "LedgerWriteError: fsync failed")]})
+    stopped, _ = drive(fleet, 4, limit=1)
+    assert stopped == "LedgerWriteError: fsync failed" and fleet.submitted == ["C-0"]
+
+
+def test_while_every_assessor_restarts_the_loop_waits_instead_of_dropping_claims():
+    fleet = ScriptedFleet(refuse_first=3)
+    stopped, got = drive(fleet, 2, limit=2)
+    assert stopped is None and len(got) == 2
+
+
+@pytest.mark.parametrize(("error", "deaths", "stopping", "action"), [
+    (ClaimError(Lost.CANCELLED, "x"), 0, False, Action.DROP),
+    (ClaimError(Lost.INTERRUPTED, "x"), 0, True, Action.DROP),
+    (ClaimError(Lost.INTERRUPTED, "x"), 0, False, Action.RETRY),
+    (ClaimError(Lost.LOST, "x", died=True), MAX_DEATHS_PER_CLAIM - 1, False, Action.RETRY),
+    (ClaimError(Lost.LOST, "x", died=True), MAX_DEATHS_PER_CLAIM, False, Action.RECORD_FAILED),
+    (ClaimError(Lost.LOST, "x", died=False), MAX_DEATHS_PER_CLAIM, False, Action.RETRY),
+    (ClaimError(Lost.QUOTA, "x"), 0, False, Action.STOP),
+    (ClaimError(Lost.ERROR, "x"), 0, True, Action.STOP),
+])
+def test_the_failure_rule(error, deaths, stopping, action):
+    assert verdict(error, deaths=deaths, stopping=stopping).action is action
