@@ -323,25 +323,19 @@ def test_written_formats_read_back_as_the_same_claims(tmp_path, small, fmt):
 
 
 def test_cli_rejects_fewer_than_one_claim(tmp_path, capsys):
-    with pytest.raises(SystemExit) as exc:
-        cli.main(["--claims", "0", "--seed", "1", "--out", str(tmp_path / "x")])
-    assert exc.value.code == 2
+    assert cli.main(["--claims", "0", "--seed", "1", "--out", str(tmp_path / "x")]) == 2
     assert "at least 1" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
 
 
 def test_cli_rejects_a_non_numeric_seed(tmp_path, capsys):
-    with pytest.raises(SystemExit) as exc:
-        cli.main(["--claims", "3", "--seed", "abc", "--out", str(tmp_path / "x")])
-    assert exc.value.code == 2
+    assert cli.main(["--claims", "3", "--seed", "abc", "--out", str(tmp_path / "x")]) == 2
     assert "seed" in capsys.readouterr().err
 
 
 def test_cli_refuses_a_non_empty_directory_without_force(tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("keep me")
-    with pytest.raises(SystemExit) as exc:
-        cli.main(["--claims", "3", "--seed", "1", "--out", str(tmp_path)])
-    assert exc.value.code == 2
+    assert cli.main(["--claims", "3", "--seed", "1", "--out", str(tmp_path)]) == 2
     assert "not empty" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 

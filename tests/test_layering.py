@@ -1,17 +1,43 @@
-"""The pure core never imports Ray: it must stay testable without it and runnable under another executor."""
+"""The shape of the code, enforced: who may import whom, the pure core free of Ray, short drivers and functions.
+
+The design's layers, bottom up (a package may import the ones below it, never one above):
+
+    claim_assess.{errors, strict_json, credentials, files, stats, logs}   shared base
+    claims  ->  llm  ->  simulator, ledger (beside llm)                    the pure core: no Ray, ever
+    run (settings, workspace, summary, ...; Ray only through actors)
+    report, plan (the run's data modules, never its orchestration)
+    actors (the Ray shells)  ->  drivers (entry points)                    bench/ is never imported by any of them
+"""
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PURE_PACKAGES = ("claim_assess/claims", "claim_assess/llm", "claim_assess/simulator", "claim_assess/ledger")
+PACKAGE = ROOT / "claim_assess"
+BASE = {"errors", "strict_json", "credentials", "files", "stats", "logs"}
+# What each package may import of claim_assess (besides itself and BASE).
+ALLOWED = {
+    "claims": set(),
+    "llm": {"claims"},
+    "simulator": {"claims", "llm"},
+    "ledger": set(),
+    "run": {"claims", "llm", "simulator", "ledger", "report", "plan", "actors"},
+    "report": {"claims", "llm", "ledger", "run"},
+    "plan": {"claims", "llm", "run"},
+}
+# The run's data: what report and plan may read of a run (its orchestration reaches Ray and writes the report).
+RUN_DATA = {"settings", "workspace", "summary", "journal", "timeline", "progress", "outcome"}
+PURE = ("claims", "llm", "simulator", "ledger", "report", "plan")
+MAX_DRIVER_LINES, MAX_FUNCTION_LINES = 150, 60
 
 
-def _imported_modules(path: Path) -> set[str]:
+def _imports(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     names: set[str] = set()
     for node in ast.walk(tree):
@@ -22,28 +48,82 @@ def _imported_modules(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("package", PURE_PACKAGES)
-def test_pure_package_does_not_import_ray(package):
-    files = sorted((ROOT / package).rglob("*.py"))
-    assert files, f"{package}/ has no Python files"
-    offenders = [
-        f"{path.relative_to(ROOT)} imports {name}"
-        for path in files
-        for name in _imported_modules(path)
-        if name == "ray" or name.startswith("ray.")
-    ]
+def _files(folder: Path) -> list[Path]:
+    files = sorted(folder.rglob("*.py"))
+    assert files, f"{folder} has no Python files"
+    return files
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_each_package_imports_only_the_layers_below_it(package):
+    offenders = []
+    for path in _files(PACKAGE / package):
+        for name in _imports(path):
+            parts = name.split(".")
+            if parts[0] in ("ray", "bench") or name.startswith(("claim_assess.drivers", "claim_assess.bench")):
+                offenders.append(f"{path.relative_to(ROOT)} imports {name}")  # run reaches Ray through actors only
+                continue
+            if parts[0] != "claim_assess" or len(parts) < 2 or parts[1] in BASE | {package}:
+                continue
+            if parts[1] not in ALLOWED[package]:
+                offenders.append(f"{path.relative_to(ROOT)} imports {name}")
+            elif package in ("report", "plan") and parts[1] == "run" and (len(parts) < 3 or parts[2] not in RUN_DATA):
+                offenders.append(f"{path.relative_to(ROOT)} imports the run's orchestration ({name})")
+    assert offenders == []
+
+
+def test_the_shared_base_imports_nothing_of_the_packages():
+    offenders = [f"{path.name} imports {name}" for path in sorted(PACKAGE.glob("*.py")) for name in _imports(path)
+                 if (name.startswith("claim_assess.") and name.split(".")[1] not in BASE) or name.startswith("ray")]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("package", PURE)
+def test_importing_a_pure_package_loads_no_ray(package):
+    """Transitively: a pure package that imported the run's orchestration would pull Ray in through actors."""
+    modules = sorted(f"claim_assess.{package}." + p.relative_to(PACKAGE / package).with_suffix("").as_posix()
+                     .replace("/", ".") for p in _files(PACKAGE / package) if p.name != "__init__.py")
+    code = "import sys\n" + "".join(f"import {m}\n" for m in modules) + "print('ray' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_actors_never_reach_for_the_drivers_or_the_benchmark():
+    offenders = [f"{path.name} imports {name}" for path in _files(ROOT / "actors") for name in _imports(path)
+                 if name.startswith(("claim_assess.drivers", "claim_assess.bench", "bench"))]
     assert offenders == []
 
 
 def test_ledger_depends_only_on_stdlib_and_its_allowed_packages():
-    allowed_roots = {"rfc8785", "cryptography", "claim_assess", "ledger"}
-    import sys
-
+    allowed_roots = {"rfc8785", "cryptography", "claim_assess"}
     stdlib = set(sys.stdlib_module_names)
-    offenders = [
-        f"{path.relative_to(ROOT)} imports {name}"
-        for path in sorted((ROOT / "claim_assess" / "ledger").rglob("*.py"))
-        for name in _imported_modules(path)
-        if name.split(".")[0] not in stdlib | allowed_roots
-    ]
+    offenders = [f"{path.relative_to(ROOT)} imports {name}" for path in _files(PACKAGE / "ledger")
+                 for name in _imports(path) if name.split(".")[0] not in stdlib | allowed_roots]
     assert offenders == []
+
+
+def test_drivers_are_short_entry_points():
+    long = {path.name: n for path in _files(ROOT / "drivers")
+            if (n := path.read_text(encoding="utf-8").count("\n")) > MAX_DRIVER_LINES}
+    assert long == {}
+
+
+def test_no_function_in_the_library_or_the_actors_is_long():
+    long = []
+    for path in [*_files(PACKAGE), *_files(ROOT / "actors")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({lines} lines)")
+    assert long == []
+
+
+def test_every_package_is_installed():
+    """The wheel lists its packages explicitly (actors/ and drivers/ are mapped into the namespace)."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    present = {"claim_assess", *(f"claim_assess.{p.parent.name}" for p in PACKAGE.glob("*/__init__.py")),
+               "claim_assess.actors", "claim_assess.drivers"}
+    assert listed == present

@@ -114,6 +114,30 @@ def _newest_checkpoint(path: Path, key, key_id: str) -> tuple[int, Checkpoint, l
     return newest[0], newest[1], skipped
 
 
+def _trusted_key(directory: Path, public_key_path: str | os.PathLike[str] | None):
+    """(key, "pinned" | "stored"): the key given, else the one stored beside the ledger."""
+    if public_key_path is not None:
+        return load_public_key(public_key_path), "pinned"
+    try:
+        return load_public_key(directory / PUBLIC_KEY_FILE), "stored"
+    except LedgerError as exc:
+        raise LedgerError(f"no key to check checkpoints with (pass --public-key): {exc}") from exc
+
+
+def _audit_path(path: Path, seq: int, tree_size: int) -> list[bytes]:
+    """The RFC 6962 audit path of leaf ``seq`` in the first ``tree_size`` lines, read in one streaming pass."""
+    hasher = RangeHasher(inclusion_ranges(seq, tree_size))
+    with open(path, "rb") as f:
+        for position, raw in enumerate(f):
+            if position >= tree_size:
+                break
+            hasher.feed(position, leaf_hash(raw[:-1] if raw.endswith(b"\n") else raw))
+    try:
+        return hasher.hashes()
+    except ValueError:
+        return []  # the file is shorter than the checkpoint: the proof then fails and says so
+
+
 def prove_claim(
     directory: str | Path,
     claim_id: str,
@@ -125,13 +149,7 @@ def prove_claim(
     directory = Path(directory)
     if not (directory / DECISIONS_FILE).exists():
         raise LedgerError(f"no ledger at {directory}")
-    if public_key_path is not None:
-        key, source = load_public_key(public_key_path), "pinned"
-    else:
-        try:
-            key, source = load_public_key(directory / PUBLIC_KEY_FILE), "stored"
-        except LedgerError as exc:
-            raise LedgerError(f"no key to check checkpoints with (pass --public-key): {exc}") from exc
+    key, source = _trusted_key(directory, public_key_path)
     kid = key_id_of(key)
     seq, value, leaf = _find_decision(directory / DECISIONS_FILE, claim_id, run_id)
     number, cp, skipped = _newest_checkpoint(directory / CHECKPOINTS_FILE, key, kid)
@@ -141,16 +159,7 @@ def prove_claim(
             f"(tree_size {cp.tree_size}): it is not anchored yet; the writer signs one every N records and "
             "at the end of each run"
         )
-    hasher = RangeHasher(inclusion_ranges(seq, cp.tree_size))
-    with open(directory / DECISIONS_FILE, "rb") as f:
-        for position, raw in enumerate(f):
-            if position >= cp.tree_size:
-                break
-            hasher.feed(position, leaf_hash(raw[:-1] if raw.endswith(b"\n") else raw))
-    try:
-        proof = hasher.hashes()
-    except ValueError:
-        proof = []  # the file is shorter than the checkpoint: the check below fails and says so
+    proof = _audit_path(directory / DECISIONS_FILE, seq, cp.tree_size)
     ok = verify_inclusion(leaf, seq, cp.tree_size, proof, bytes.fromhex(cp.root))
     if ok:
         message = (f"decision seq {seq} is included in the tree of size {cp.tree_size} signed by key {kid} "

@@ -317,26 +317,10 @@ class DecisionRecord:
         return record
 
 
-def make_decision(
-    draft: DecisionDraft,
-    *,
-    ledger_id: str,
-    seq: int,
-    previous_hash: str,
-    created_at: str,
-    calls: tuple[CallRef, ...],
-    new_id: str | None = None,
-) -> tuple[DecisionRecord, bytes]:
-    """Build the next chained record for ``draft``; returns it and its line (with "\\n").
-
-    Hot path of every append: the body is encoded once by the C encoder and the record_hash member
-    spliced in (canonical.seal_sorted). That is exact here because a DecisionDraft is validated to
-    hold only strings, string tuples and a string map (no floats, no big ints), and the only
-    members sorting before "run_id" that are containers (reasons, llm_calls) hold no "run_id" key.
-    """
-    versions = dict(draft.versions)
-    did = new_id or decision_id()
-    body = {
+def _decision_body(draft: DecisionDraft, ledger_id: str, seq: int, previous_hash: str, created_at: str,
+                   calls: tuple[CallRef, ...], did: str, versions: dict[str, Any]) -> dict[str, Any]:
+    """The decision/1 object before its record_hash (ledger spec section 2)."""
+    return {
         "schema": DECISION_SCHEMA,
         "ledger_id": ledger_id,
         "seq": seq,
@@ -359,6 +343,28 @@ def make_decision(
         "actor": draft.actor,
         "error": draft.error,
     }
+
+
+def make_decision(
+    draft: DecisionDraft,
+    *,
+    ledger_id: str,
+    seq: int,
+    previous_hash: str,
+    created_at: str,
+    calls: tuple[CallRef, ...],
+    new_id: str | None = None,
+) -> tuple[DecisionRecord, bytes]:
+    """Build the next chained record for ``draft``; returns it and its line (with "\\n").
+
+    Hot path of every append: the body is encoded once by the C encoder and the record_hash member
+    spliced in (canonical.seal_sorted). That is exact here because a DecisionDraft is validated to
+    hold only strings, string tuples and a string map (no floats, no big ints), and the only
+    members sorting before "run_id" that are containers (reasons, llm_calls) hold no "run_id" key.
+    """
+    versions = dict(draft.versions)
+    did = new_id or decision_id()
+    body = _decision_body(draft, ledger_id, seq, previous_hash, created_at, calls, did, versions)
     sealed = None
     if type(seq) is int and 0 <= seq <= 2**53 - 1 and "".join(versions).isascii():
         sealed = seal_sorted(sorted_text(body), "record_hash", "run_id")

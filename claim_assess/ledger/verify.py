@@ -526,42 +526,23 @@ def verify_ledger(
     problems = _Problems()
     notes: list[str] = []
     meta = _read_meta(directory, problems)
-    ledger_id = meta.ledger_id
     key = _choose_key(directory, public_key_path, notes)
     if meta.key_id is not None and key.key_id is not None and meta.key_id != key.key_id:
         problems.add(META_FILE, f"a key change: the ledger was created with signing key {meta.key_id}, but "
                      f"{key.label} is {key.key_id}")  # fmt: skip
     anchor = _read_anchor(anchor_path, key, problems) if anchor_path is not None else None
-
     dec_path = directory / DECISIONS_FILE
     dec_file = _open(dec_path, problems)
     calls = _CallReader(_open(directory / CALLS_FILE, problems), problems)
     cp_file = _open(directory / CHECKPOINTS_FILE, None)
-    checkpoints = _CheckpointReader(cp_file, ledger_id, key, problems)
-    walk = _Walk(ledger_id, problems, calls, checkpoints, anchor, notes)
-    if jobs is None:
-        size = dec_path.stat().st_size if dec_file is not None else 0
-        jobs = default_jobs() if size >= _PARALLEL_MIN_BYTES else 1
+    checkpoints = _CheckpointReader(cp_file, meta.ledger_id, key, problems)
+    walk = _Walk(meta.ledger_id, problems, calls, checkpoints, anchor, notes)
     try:
         if dec_file is not None:
-            for chunk, position, summary in _summaries(dec_file, jobs, ledger_id):
-                if summary is None or not walk.fast_chunk(position, summary):
-                    for offset, result in enumerate(check_decision_chunk(chunk)):
-                        walk.line(position + offset, result)
+            _walk_decisions(dec_file, _jobs(jobs, dec_path), meta.ledger_id, walk)
         walk.finish_checkpoints()
-        lines, anchor_seen, newest, newest_line, anchored = (
-            walk.lines, walk.anchor_seen, walk.newest, walk.newest_line, walk.anchored
-        )
         if anchor is not None:
-            if anchor.tree_size > lines:
-                problems.add(f"anchor (tree_size {anchor.tree_size})", f"the trusted checkpoint covers "
-                             f"{anchor.tree_size} records but {DECISIONS_FILE} holds {lines}: records were "
-                             "deleted or truncated", seq=lines)  # fmt: skip
-            if not anchor_seen:
-                have = f"the newest there has tree_size {newest.tree_size}" if newest else "there is none"
-                problems.add(f"anchor (tree_size {anchor.tree_size})", f"the trusted checkpoint is not in "
-                             f"{CHECKPOINTS_FILE} ({have}): an older checkpoint file was restored or "
-                             "checkpoints were removed")  # fmt: skip
+            _check_anchor(anchor, walk, problems)
         for key_name, first_seq, seq in walk.keys.repeats():
             problems.add(f"{DECISIONS_FILE} seq {seq}",
                          f"second non-FAILED decision for {key_name} (the first is seq {first_seq})", seq)  # fmt: skip
@@ -571,21 +552,55 @@ def verify_ledger(
         for handle in (dec_file, calls._f, cp_file):
             if handle is not None:
                 handle.close()
+    return _report(walk, checkpoints, problems, notes, key, call_count)
+
+
+def _jobs(jobs: int | None, dec_path: Path) -> int:
+    if jobs is not None:
+        return jobs
+    size = dec_path.stat().st_size if dec_path.exists() else 0
+    return default_jobs() if size >= _PARALLEL_MIN_BYTES else 1
+
+
+def _walk_decisions(dec_file: IO[bytes], jobs: int, ledger_id: str | None, walk: _Walk) -> None:
+    """Every line through the walk: a chunk summarized in a worker when it can be, line by line when not."""
+    for chunk, position, summary in _summaries(dec_file, jobs, ledger_id):
+        if summary is None or not walk.fast_chunk(position, summary):
+            for offset, result in enumerate(check_decision_chunk(chunk)):
+                walk.line(position + offset, result)
+
+
+def _check_anchor(anchor: Checkpoint, walk: _Walk, problems: _Problems) -> None:
+    """A trusted checkpoint kept off the host must still be covered by the ledger and be in its checkpoints."""
+    if anchor.tree_size > walk.lines:
+        problems.add(f"anchor (tree_size {anchor.tree_size})", f"the trusted checkpoint covers "
+                     f"{anchor.tree_size} records but {DECISIONS_FILE} holds {walk.lines}: records were "
+                     "deleted or truncated", seq=walk.lines)  # fmt: skip
+    if not walk.anchor_seen:
+        newest = walk.newest
+        have = f"the newest there has tree_size {newest.tree_size}" if newest else "there is none"
+        problems.add(f"anchor (tree_size {anchor.tree_size})", f"the trusted checkpoint is not in "
+                     f"{CHECKPOINTS_FILE} ({have}): an older checkpoint file was restored or "
+                     "checkpoints were removed")  # fmt: skip
+
+
+def _report(walk: _Walk, checkpoints: _CheckpointReader, problems: _Problems, notes: list[str], key: _KeyChoice,
+            call_count: int) -> VerifyReport:
     if checkpoints.count == 0:
         notes.append("no checkpoints yet: no record is anchored by a signature")
     if problems.total > len(problems.listed):
         notes.append(f"{problems.total - len(problems.listed)} more problems not listed")
-    newest_json = None
+    newest, newest_json = walk.newest, None
     if newest is not None:
-        newest_json = {"line": newest_line, "tree_size": newest.tree_size, "root": newest.root,
+        newest_json = {"line": walk.newest_line, "tree_size": newest.tree_size, "root": newest.root,
                        "head_hash": newest.head_hash, "created_at": newest.created_at, "key_id": newest.key_id}  # fmt: skip
     return VerifyReport(
         ok=problems.total == 0,
-        decisions=lines,
+        decisions=walk.lines,
         llm_calls=call_count,
         problems=tuple(problems.listed),
         first_bad_seq=problems.first_bad_seq,
-        unanchored=lines - anchored,
+        unanchored=walk.lines - walk.anchored,
         checkpoints=checkpoints.count,
         notes=tuple(notes),
         first_bad_checkpoint=problems.first_bad_checkpoint,

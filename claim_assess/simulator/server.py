@@ -179,7 +179,23 @@ class SimulatedModel:
         if rejection is not None:
             return self._rate_limited(rejection, body.get("model") or config.model)
         self.stats.admitted(charged)
+        failed = await self._fail_before_answering(fault, request)
+        if failed is not None:
+            return failed
+        content, finish_reason = self._content(fault, schema_name, payload, schema, max_tokens)
+        completion_tokens = estimate_completion_tokens(content)
+        delay = self._latency_s(completion_tokens)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        self.stats.success(prompt_tokens, completion_tokens)
+        return web.json_response(
+            self._completion(body.get("model") or config.model, content, finish_reason, prompt_tokens,
+                             completion_tokens),
+            headers=self._limit_headers(),
+        )
 
+    async def _fail_before_answering(self, fault: str | None, request: web.Request) -> web.StreamResponse | None:
+        """The faults that take the place of an answer: a 5xx or a dropped connection; a hang delays one."""
         if fault == "5xx":
             self.stats.fault(fault)
             status = self._fault_rng.choice((500, 502, 503, 504))
@@ -190,12 +206,16 @@ class SimulatedModel:
         if fault == "hang":
             self.stats.fault(fault)
             try:  # ends early only when the server stops, so shutdown never waits for a hang
-                await asyncio.wait_for(self.stopping.wait(), timeout=config.hang_s)
+                await asyncio.wait_for(self.stopping.wait(), timeout=self.config.hang_s)
             except asyncio.TimeoutError:
                 pass
+        return None
 
+    def _content(self, fault: str | None, schema_name: str, payload: dict, schema: Mapping,
+                 max_tokens: int) -> tuple[str, str]:
+        """The answer's text and finish reason: the task model's answer, perturbed or broken as configured."""
         task, reply = answer(schema_name, payload)
-        if config.answer_error_rate and self._answer_rng.random() < config.answer_error_rate:
+        if self.config.answer_error_rate and self._answer_rng.random() < self.config.answer_error_rate:
             reply = perturb(task, reply, self._answer_rng)
         reply = conform(reply, schema)
         if fault == "schema_violation":
@@ -205,33 +225,27 @@ class SimulatedModel:
         if fault == "invalid_json":
             self.stats.fault(fault)
             content = content[: max(1, len(content) // 2)]  # cut mid-object: never parses
-        finish_reason = "stop"
         if estimate_completion_tokens(content) > max_tokens:
-            content, finish_reason = content[: max_tokens * 4], "length"
-        completion_tokens = estimate_completion_tokens(content)
+            return content[: max_tokens * 4], "length"
+        return content, "stop"
 
-        delay = self._latency_s(completion_tokens)
-        if delay > 0:
-            await asyncio.sleep(delay)
-        self.stats.success(prompt_tokens, completion_tokens)
-        return web.json_response(
-            {
-                "id": f"chatcmpl-sim{next(self._ids):012d}",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": body.get("model") or config.model,
-                "system_fingerprint": "fp_sim",
-                "choices": [{
-                    "index": 0,
-                    "message": {"role": "assistant", "content": content, "refusal": None},
-                    "logprobs": None,
-                    "finish_reason": finish_reason,
-                }],
-                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                          "total_tokens": prompt_tokens + completion_tokens},
-            },
-            headers=self._limit_headers(),
-        )
+    def _completion(self, model: str, content: str, finish_reason: str, prompt_tokens: int,
+                    completion_tokens: int) -> dict[str, Any]:
+        return {
+            "id": f"chatcmpl-sim{next(self._ids):012d}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "system_fingerprint": "fp_sim",
+            "choices": [{
+                "index": 0,
+                "message": {"role": "assistant", "content": content, "refusal": None},
+                "logprobs": None,
+                "finish_reason": finish_reason,
+            }],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens},
+        }
 
     async def _read(self, request: web.Request) -> tuple[dict, dict, str, Mapping, int]:
         try:
