@@ -185,7 +185,7 @@ def submit(head: Head, data_dir: Path, workspace: Path, submission_id: str, out:
         str(RAY_CLI), "job", "submit", "--address", head.dashboard, "--working-dir", str(ROOT),
         "--submission-id", submission_id, "--",
         "python", "-m", "drivers.assess", "--actors", "2", "--workspace", str(workspace), "--quiet",
-        "--run", RUN_ID, "--input", str(data_dir), "--rpm", "300",
+        "--run", RUN_ID, "--input", str(data_dir), "--rpm", "300", "--log-level", "INFO",
     ]
     with out.open("w") as log:
         return subprocess.Popen(command, env=head.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -218,7 +218,8 @@ def test_a_submitted_run_is_visible_while_it_runs_and_complete_after(tmp_path):
 
         for attempt in (1, 2):
             output = tmp_path / f"submit-{attempt}.log"
-            job = submit(head, data_dir, workspace, f"claim-assess-{RUN_ID}-{attempt}", output)
+            submission_id = f"claim-assess-{RUN_ID}-{attempt}"
+            job = submit(head, data_dir, workspace, submission_id, output)
             try:
                 seen = observe_actors(head)
                 # Ray reports metrics every few seconds: wait for the first decisions, requests and ledger height.
@@ -235,6 +236,11 @@ def test_a_submitted_run_is_visible_while_it_runs_and_complete_after(tmp_path):
                 continue
             break
         assert code == 0 and "succeeded" in log, log[-4000:] + head.log_tail()
+
+        # What the actors log reaches the job's logs (Ray's LoggingConfig in the workers, log_to_driver).
+        job_logs = subprocess.run([str(RAY_CLI), "job", "logs", "--address", head.dashboard, submission_id],
+                                  env=head.env, capture_output=True, text=True, timeout=60).stdout
+        assert "assessor-1 ready on node" in job_logs and "assessor-2 ready on node" in job_logs, job_logs[-3000:]
 
         # The state API saw every named actor of the run alive, with its class.
         assert seen["complete"], seen
