@@ -21,6 +21,8 @@ import os
 import sys
 from dataclasses import dataclass
 
+import ray
+
 from claim_assess.errors import RunError
 from claim_assess.logs import quiet_unless_debug
 
@@ -41,7 +43,7 @@ class RayConnection:
 def pin_local_ray_to_loopback() -> None:
     os.environ[_LOOPBACK_ONLY] = "0"
     constants = sys.modules.get("ray._private.ray_constants")
-    if constants is not None:
+    if constants is not None:  # Ray is imported (it always is by now: this module imports it) and has read it
         constants.ENABLE_RAY_CLUSTER = False
 
 
@@ -55,7 +57,6 @@ def connect(address: str | None, *, namespace: str, dashboard: bool = True, num_
     local = address is None
     if local:
         pin_local_ray_to_loopback()
-    import ray
 
     dashboard_url, started = None, not ray.is_initialized()
     if started:
@@ -87,7 +88,5 @@ def connect(address: str | None, *, namespace: str, dashboard: bool = True, num_
 
 def disconnect(connection: RayConnection) -> None:
     """Shut down the Ray this run started or joined (never one a caller started in this process)."""
-    import ray
-
     if connection.started and ray.is_initialized():
         ray.shutdown()

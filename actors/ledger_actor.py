@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import ray
+
 from claim_assess.ledger.checkpoints import CheckpointInfo
 from claim_assess.ledger.group_commit import GroupCommitWriter
 from claim_assess.ledger.records import DecisionDraft, DecisionRecord
@@ -39,6 +41,4 @@ class LedgerActor:
         return await self._writer.close()
 
     def node_id(self) -> str:
-        import ray  # only here: the class is also driven without Ray, in tests
-
         return ray.get_runtime_context().get_node_id()

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import logging
 
+from ray.util.metrics import Counter, Gauge, Histogram
+
 from claim_assess.llm.attempts import AttemptRecord
 from claim_assess.llm.ratelimit import LimiterStats
 
@@ -33,8 +35,6 @@ log = logging.getLogger(__name__)
 
 class RunMetrics:
     def __init__(self, run_id: str):
-        from ray.util.metrics import Counter, Gauge, Histogram
-
         self._run = {"run_id": run_id}
         self.claims = Counter("claim_assess_claims_decided", "claims decided, by decision", ("run_id", "decision"))
         self.requests = Counter(

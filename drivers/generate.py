@@ -48,8 +48,6 @@ def _check_out(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         parser.error(f"--out {out} exists and is not a directory")
     if out.is_dir() and any(out.iterdir()) and not args.force:
         parser.error(f"--out {out} exists and is not empty (use --force to overwrite the generated files)")
-    if args.format == "parquet" and synthetic.parquet_writer() is None:
-        parser.error("--format parquet is not available in this installation; use jsonl or files")
 
 
 @returns_exit_code

@@ -47,32 +47,29 @@ def returns_exit_code(main: Callable[..., int]) -> Callable[..., int]:
     return command
 
 
-def positive_int(name: str):
-    """An argparse type: a whole number >= 1; the error names the flag and what was given."""
+def _positive(name: str, kind: type, what: str):
+    """An argparse type: a ``kind`` above zero (finite); the error names the flag and what was given."""
 
-    def parse(text: str) -> int:
+    def parse(text: str):
         try:
-            value = int(text)
+            value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {text!r}") from None
-        if value < 1:
+            raise argparse.ArgumentTypeError(f"{name} must be {what}, got {text!r}") from None
+        if kind is int and value < 1:
             raise argparse.ArgumentTypeError(f"{name} must be at least 1, got {value}")
-        return value
-
-    return parse
-
-
-def positive_float(name: str):
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
-        if not math.isfinite(value) or value <= 0:
+        if kind is float and (not math.isfinite(value) or value <= 0):
             raise argparse.ArgumentTypeError(f"{name} must be a positive number, got {text}")
         return value
 
     return parse
+
+
+def positive_int(name: str):
+    return _positive(name, int, "a whole number")
+
+
+def positive_float(name: str):
+    return _positive(name, float, "a number")
 
 
 def run_id(text: str) -> str:

@@ -151,3 +151,33 @@ def test_more_assessors_than_the_cluster_can_ever_start_is_named_before_any_acto
     assert code != 0
     assert f"--actors {too_many} is too many for this cluster's 2 CPUs" in capsys.readouterr().out
     assert not list((tmp_path / "ledger").iterdir())  # no actor started: the ledger actor never opened its files
+
+
+def test_the_three_steps_of_a_run_can_be_taken_one_by_one(ray_session, tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from claim_assess.run.execute import execute
+    from claim_assess.run.finalize import finalize
+    from claim_assess.run.prepare import prepare
+    from claim_assess.run.settings import new_settings
+    from claim_assess.run.summary import read_summary
+
+    write_dataset(generate(6, seed=13), tmp_path / "data")
+    settings = new_settings(workspace=tmp_path / "ws", run_id="steps", input=tmp_path / "data", actors=1,
+                            dashboard=False)
+    prepared = prepare(settings)
+    assert [e.claim_id for e in prepared.entries] == [e.claim_id for e in read_dataset(tmp_path / "data").entries]
+    assert settings.paths.settings.is_file() and not settings.paths.results.exists()
+
+    executed = execute(prepared, Console(file=io.StringIO()), quiet=True)
+    assert executed.stopped is None and executed.signal_exit_code is None
+    assert executed.ledger_height == 6 and executed.checkpoint.tree_size == 6
+    assert settings.paths.journal.read_bytes().count(b"\n") == 6 and not settings.paths.results.exists()
+
+    summary = finalize(prepared, executed)
+    assert summary.complete and summary.claims == 6 and summary.llm.requests > 0
+    assert read_summary(settings.paths.summary) == summary and settings.paths.report.is_file()
+    rows, _ = read_results(settings.paths.dir)
+    assert sorted(r["claim_id"] for r in rows) == sorted(e.claim_id for e in prepared.entries)

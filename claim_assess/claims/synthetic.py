@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from claim_assess.errors import ConfigError
+from claim_assess.claims.dataset import write_claims_parquet
 from claim_assess.claims.models import Policy
 from claim_assess.claims.payout import compute_payout
 
@@ -965,15 +966,6 @@ def _jsonl(records: Iterable[dict[str, Any]]) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
 
 
-def parquet_writer() -> Callable[[list[dict[str, Any]], Any], None] | None:
-    """claims.dataset.write_claims_parquet when that module provides it, else None."""
-    try:
-        from claim_assess.claims import dataset
-    except ImportError:
-        return None
-    return getattr(dataset, "write_claims_parquet", None)
-
-
 def write_dataset(data: GeneratedDataset, out_dir: str | Path, fmt: Format = "jsonl") -> list[Path]:
     """Write the dataset files into `out_dir` (created if needed); returns the paths written.
 
@@ -981,9 +973,6 @@ def write_dataset(data: GeneratedDataset, out_dir: str | Path, fmt: Format = "js
     """
     if fmt not in FORMATS:
         raise ConfigError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    writer = parquet_writer() if fmt == "parquet" else None
-    if fmt == "parquet" and writer is None:
-        raise ConfigError("format parquet is not available yet (claims.dataset.write_claims_parquet is missing)")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -1002,7 +991,7 @@ def write_dataset(data: GeneratedDataset, out_dir: str | Path, fmt: Format = "js
             put(f"claims/{claim['claim_id']}.json", json.dumps(claim, ensure_ascii=False, indent=2) + "\n")
     else:
         path = out / "claims.parquet"
-        writer(list(data.claims), path)  # type: ignore[misc]
+        write_claims_parquet(list(data.claims), path)
         written.append(path)
     put("expected.jsonl", _jsonl(data.expected))
     put("scenarios.jsonl", _jsonl(data.labels))

@@ -1,6 +1,7 @@
-"""LLM access: the client wrapper, the retry policy, the limiter seam and the simulator.
+"""LLM access, pure of Ray: the client, the retry policy, the rate-limit core and the accounting of attempts.
 
-Pure of Ray: ``llm.client.LLMClient`` makes every HTTP attempt, ``llm.retry`` decides retries,
-``llm.limiter`` is the seam to the shared rate limiter, ``llm.simulator`` is an OpenAI-compatible
-server for offline runs, demos, tests and load tests.
+``client.LLMClient`` makes every HTTP attempt; ``retry`` decides retries; ``limiter`` is the seam to whatever
+budgets requests; ``ratelimit`` is the shared limiter's core (the rate-limiter actor holds one) and
+``shared_limiter`` the assessors' side of it; ``concurrency`` the adaptive admission of claims; ``attempts`` the
+llm_call/1 record of one attempt; ``accounting.LLMUsage`` what attempts did and cost, summable.
 """

@@ -67,6 +67,10 @@ class RunSummary:
     resume_command: str | None = None
     schema: str = field(default=SCHEMA)
 
+    def __post_init__(self) -> None:
+        # summary.json keeps milliseconds; rounding here makes to_json / from_json an exact round trip.
+        object.__setattr__(self, "wall_seconds", round(self.wall_seconds, 3))
+
     @property
     def claims_per_minute(self) -> float | None:
         return round(self.claims / (self.wall_seconds / 60), 2) if self.wall_seconds > 0 else None
@@ -83,7 +87,7 @@ class RunSummary:
             "undecided": self.undecided,
             "decisions": dict(self.decisions),
             "totals": {currency: sums.to_json() for currency, sums in sorted(self.totals.items())},
-            "wall_seconds": round(self.wall_seconds, 3),
+            "wall_seconds": self.wall_seconds,
             "claims_per_minute": self.claims_per_minute,
             "llm": self.llm.to_json(),
             "ledger": {"height": self.ledger_height,
