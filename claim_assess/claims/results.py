@@ -1,7 +1,7 @@
 """The result files of a run (spec section 3): results.parquet and line_items.parquet.
 
 Both are written whole or not at all (``claim_assess.files``): a crash leaves the old files or the new ones.
-Where they live is ``claim_assess.run.workspace``; the file names are part of the format, so they are here.
+Where they live is ``claim_assess.run.workspace``; their names are ``claim_assess.claims.result_files``.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import pyarrow.parquet as pq
 
 from claim_assess.claims.decision import APPROVE, DENY, FAILED, PARTIAL, REFER
 from claim_assess.claims.pipeline import Assessment
+from claim_assess.claims.result_files import LINE_ITEMS_FILE, RESULTS_FILE
 from claim_assess.files import replacing
 
-RESULTS_FILE, LINE_ITEMS_FILE = "results.parquet", "line_items.parquet"
 DECISIONS = (APPROVE, PARTIAL, DENY, REFER, FAILED)
 
 _MONEY = pa.decimal128(12, 2)

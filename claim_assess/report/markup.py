@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from html import escape
 
-from claim_assess.claims.results import RESULTS_FILE
+from claim_assess.claims.result_files import RESULTS_FILE
 
 MAX_TABLE_ROWS = 500  # a page with a row per claim of a 100k-claim run would not open
 

@@ -44,14 +44,14 @@ class ExecutedRun:
 
 def execute(prepared: PreparedRun, console: Console, *, quiet: bool = False, log_level: str = "WARNING") -> ExecutedRun:
     settings = prepared.settings
-    namespace = f"claim-assess.{settings.run_id}"
-    connection = connect(settings.address, namespace=namespace, dashboard=settings.dashboard, log_level=log_level)
+    connection = connect(settings.address, namespace=settings.namespace, dashboard=settings.dashboard,
+                         log_level=log_level)
     try:
         opened = open_endpoint(settings, sim_host=LOOPBACK if connection.local else connection.node_ip)
         guard_secret(opened.endpoint.api_key)
         try:
             fleet, sockets = _start_fleet(prepared, connection, opened)
-            _announce(console, connection, opened, namespace, sockets)
+            _announce(console, connection, opened, settings.namespace, sockets)
             return _drive(prepared, fleet, _todo(prepared, fleet, console), console, quiet, opened)
         finally:
             opened.close()
@@ -63,7 +63,7 @@ def _start_fleet(prepared: PreparedRun, connection: RayConnection, opened: OpenE
     """The fleet, and (a local run) how many sockets its processes listen on, all checked to be loopback."""
     settings = prepared.settings
     config = FleetConfig(
-        run_id=settings.run_id, namespace=f"claim-assess.{settings.run_id}", actors=settings.actors,
+        run_id=settings.run_id, namespace=settings.namespace, actors=settings.actors,
         claims_per_actor=settings.claims_per_actor, ledger_dir=str(settings.ledger_dir.resolve()),
         endpoint=opened.endpoint, rpm=settings.rpm, tpm=settings.tpm, driver_node_id=connection.node_id,
         per_claim_task_names=settings.per_claim_task_names(len(prepared.entries)),
@@ -109,7 +109,7 @@ def _todo(prepared: PreparedRun, fleet: RayFleet, console: Console) -> list[Clai
         console.print(f"resuming: {len(kept)} claims already decided, {len(entries) - len(kept)} to assess",
                       soft_wrap=True)
     todo = [entry for entry in entries if entry.claim_id not in kept]
-    if settings.task_names == "auto" and not settings.per_claim_task_names(len(todo)):
+    if settings.task_names == "auto" and not settings.per_claim_task_names(len(entries)):
         console.print(f"{len(todo):,} claims: Ray tasks are named 'assess' (not per claim) to keep the driver's "
                       "memory flat; --task-names per-claim overrides", soft_wrap=True)
     return todo

@@ -71,6 +71,11 @@ class RunSettings:
     def ledger_dir(self) -> Path:
         return Workspace(self.workspace).ledger_dir
 
+    @property
+    def namespace(self) -> str:
+        """The Ray namespace of the run's actors (the dashboard groups them by it)."""
+        return f"claim-assess.{self.run_id}"
+
     def resume_command(self) -> str:
         return f"claim-assess assess --resume --run {self.run_id} --workspace {self.workspace}"
 

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from claim_assess.claims.results import LINE_ITEMS_FILE, RESULTS_FILE
+from claim_assess.claims.result_files import LINE_ITEMS_FILE, RESULTS_FILE
 from claim_assess.errors import ConfigError
 
 RUN_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
