@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from claim_assess import __version__
+from claim_assess.logs import DEFAULT_LEVEL, LEVELS
 from claim_assess.run.workspace import is_run_id
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -88,7 +89,6 @@ def add_workspace(parser: argparse.ArgumentParser) -> None:
 
 
 def add_log_level(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--log-level", default="WARNING", type=str.upper,
-                        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
-                        help="what the engine and its actors log (default WARNING); never a key, never a prompt "
-                             "above DEBUG")
+    parser.add_argument("--log-level", default=DEFAULT_LEVEL, type=str.upper, choices=LEVELS,
+                        help=f"what the engine and its actors log (default {DEFAULT_LEVEL}); never a key, never a "
+                             "prompt above DEBUG")

@@ -113,9 +113,5 @@ class MemoryLedger:
     def newest_checkpoint(self) -> CheckpointInfo | None:
         return self.checkpoints[-1].info(IN_MEMORY, IN_MEMORY) if self.checkpoints else None
 
-    @property
-    def public_key(self):
-        return self._key.public
-
     def close(self) -> None:
         self._closed = True
