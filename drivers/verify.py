@@ -26,6 +26,7 @@ from claim_assess.drivers.options import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_r
 from claim_assess.errors import LedgerError
 from claim_assess.ledger.prove import InclusionReport, prove_claim
 from claim_assess.ledger.verify import VerifyReport, verify_ledger
+from claim_assess.run.workspace import Workspace
 
 EXIT_CODES = [
     (EXIT_OK, "the ledger is intact (with --prove: the proof is valid)"),
@@ -103,7 +104,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     args = parser.parse_args(argv)
     if args.run is not None and args.prove is None:
         parser.error("--run needs --prove")
-    directory = args.ledger if args.ledger is not None else args.workspace / "ledger"
+    directory = args.ledger if args.ledger is not None else Workspace(args.workspace).ledger_dir
     try:
         if args.prove is not None:
             proof = prove_claim(directory, args.prove, args.run, public_key_path=args.public_key)
