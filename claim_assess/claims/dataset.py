@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from claim_assess.errors import ClaimInputError, DatasetError
+from claim_assess.files import replacing
 from claim_assess.strict_json import reject_duplicate_keys
 from claim_assess.claims.models import Policy, is_identifier, parse_policy, short_repr
 
@@ -379,10 +380,9 @@ CLAIMS_PARQUET_SCHEMA = pa.schema([
 
 
 def write_claims_parquet(claims: list[dict], path: str | os.PathLike[str]) -> Path:
-    """Write claims (spec JSON shape) as ``claims.parquet``; atomically, via a temp file."""
+    """Write claims (spec JSON shape) as ``claims.parquet``, whole or not at all (``claim_assess.files``)."""
     target = Path(path)
     table = pa.Table.from_pylist(claims, schema=CLAIMS_PARQUET_SCHEMA)
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    pq.write_table(table, tmp)
-    os.replace(tmp, target)
+    with replacing(target) as (tmp,):
+        pq.write_table(table, tmp)
     return target

@@ -57,7 +57,7 @@ class LLMUsage:
     def __add__(self, other: LLMUsage) -> LLMUsage:
         if not isinstance(other, LLMUsage):
             return NotImplemented
-        values = {f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
+        values = {name: getattr(self, name) + getattr(other, name) for name in _FIELDS}
         values["latency_ms_max"] = max(self.latency_ms_max, other.latency_ms_max)
         return LLMUsage(**values)
 
@@ -87,9 +87,10 @@ class LLMUsage:
     def from_json(cls, data: dict[str, Any] | None) -> LLMUsage:
         """Read ``to_json()`` back; derived totals and unknown names are ignored, missing ones are 0."""
         data = data or {}
-        return cls(**{f.name: int(data.get(f.name) or 0) for f in fields(cls)})
+        return cls(**{name: int(data.get(name) or 0) for name in _FIELDS})
 
 
+_FIELDS = tuple(f.name for f in fields(LLMUsage))  # looked up once: every attempt is added up three times
 _OUTCOME_FIELD = {
     OK: "succeeded",
     ABANDONED: "abandoned",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, timezone
 from typing import Any
 
@@ -57,7 +58,7 @@ class AttemptRecord:
     # How the attempt ended ("ok", "abandoned" or an ErrorKind value): for accounting, not part of llm_call/1.
     outcome: str = OK
 
-    @property
+    @cached_property  # the client, the advisor, the reporter and the metrics all read it: computed once
     def usage(self) -> LLMUsage:
         return LLMUsage.of(kind=self.outcome, attempt=self.attempt, latency_ms=self.latency_ms,
                            prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens)
