@@ -1,9 +1,12 @@
 """Run the built-in simulated model on its own: an OpenAI-compatible server for offline runs, demos, tests and
 load tests (not a real model).
 
-Every behaviour of the simulator is a flag: its limits (--rpm, --tpm), its latency (--latency-median-ms, ...)
-and the faults it injects (--rate-5xx, --fault-script, ...). It binds 127.0.0.1 unless --host says otherwise,
-and runs until Ctrl-C.
+Every behaviour of the simulator is a flag: its limits (--rpm, --tpm) and how they are enforced (--quantize
+none: per minute; aligned: a second's share, refilled continuously; sliding: at most a 60th of the limit in any
+one-second window), whether it sends rate-limit headers (--no-headers), a gateway in front of it with a lower
+limit of its own that no header shows (--gateway-rpm, --gateway-tpm, --gateway-style litellm|bare), its latency
+(--latency-median-ms, ...) and the faults it injects (--rate-5xx, --fault-script, ...). It binds 127.0.0.1
+unless --host says otherwise, and runs until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import typing
 from collections.abc import Sequence
 
 from claim_assess.drivers.options import EXIT_OK, EXIT_USAGE, command_parser, returns_exit_code
+from claim_assess.simulator.gateway import GATEWAY_STYLES
+from claim_assess.simulator.limits import QUANTIZE_MODES
 from claim_assess.simulator.server import SimulatorConfig, start_simulator
 
 _HELP = {
@@ -24,8 +29,19 @@ _HELP = {
     "per_output_token_ms": "extra latency per completion token, ms",
     "rpm": "requests per minute limit (default: unlimited)",
     "tpm": "tokens per minute limit, charging prompt + max_completion_tokens on arrival (default: unlimited)",
-    "quantize_per_second": "enforce limit/60 per second instead of limit per minute",
+    "quantize": "how the limits are enforced: none = per minute (a full minute's budget to start with); "
+                "aligned = a second's share (limit/60) refilled continuously, which lets up to about twice "
+                "that through in some one-second stretch; sliding = strictly at most limit/60 (rounded up) in "
+                "any one-second window",
     "omit_rate_limit_headers": "send no x-ratelimit-* headers, as some gateways do",
+    "gateway_rpm": "put a gateway in front with its own requests-per-minute limit, counted per whole minute "
+                   "since start and shown in no header (default: no gateway)",
+    "gateway_tpm": "put a gateway in front with its own tokens-per-minute limit: it counts the answers' usage "
+                   "per whole minute since start and refuses a prompt that would pass it (default: no gateway)",
+    "gateway_style": "how the gateway (when --gateway-rpm or --gateway-tpm is set) answers: litellm = copies "
+                     "the rate-limit headers with an llm_provider- prefix, adds x-litellm-* headers, refuses with "
+                     "LiteLLM's 429 and llm_provider-retry-after: 60; bare = passes headers through, refuses with "
+                     "a plain 429 and no hint",
     "hang_s": "how long a hanging request hangs, s",
     "answer_error_rate": "share of answers that are schema-valid but wrong",
     "retry_after_rate": "share of 429s that carry retry-after / retry-after-ms",
@@ -34,6 +50,9 @@ _HELP = {
     "api_key": "accept only this bearer token (default: any)",
     "fault_script": "comma-separated faults forced on the first requests, e.g. 5xx,ok,drop",
 }
+
+_CHOICES = {"quantize": QUANTIZE_MODES, "gateway_style": GATEWAY_STYLES}
+_ALIASES = {"omit_rate_limit_headers": ("--no-headers",)}
 
 
 def _flag(name: str) -> str:
@@ -54,7 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
         hint, default = hints[field.name], field.default
         help_text = _HELP.get(field.name, field.name.replace("_", " ").replace("rate ", "rate of ") + " (0..1)")
         if hint is bool:
-            parser.add_argument(_flag(field.name), action="store_true", help=help_text)
+            parser.add_argument(_flag(field.name), *_ALIASES.get(field.name, ()), action="store_true",
+                                help=help_text)
+        elif field.name in _CHOICES:
+            parser.add_argument(_flag(field.name), choices=_CHOICES[field.name], default=default,
+                                help=f"{help_text} (default {default})")
         elif field.name == "fault_script":
             parser.add_argument(_flag(field.name), default="", help=help_text)
         else:

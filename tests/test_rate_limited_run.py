@@ -22,7 +22,7 @@ def test_rpm_bound_run_stays_under_the_limit_with_no_failed_claim(ray_session, t
     data_dir, workspace = tmp_path / "data", tmp_path / "ws"
     write_dataset(generate(40, seed=41), data_dir)
     monkeypatch.setenv("OPENAI_API_KEY", "sim-test-key")
-    config = SimulatorConfig(rpm=RPM, tpm=None, quantize_per_second=True, latency_median_ms=200, latency_p95_ms=500)
+    config = SimulatorConfig(rpm=RPM, tpm=None, quantize="aligned", latency_median_ms=200, latency_p95_ms=500)
     with start_simulator(config) as simulator:
         code = assess.main(
             ["--llm", "openai", "--base-url", simulator.url, "--model", "sim-gpt", "--rpm", str(RPM),

@@ -3,7 +3,12 @@
 It serves ``POST /v1/chat/completions``, ``GET /v1/models`` and ``GET /stats`` on a real HTTP
 stack (aiohttp), and behaves as the provider does (docs: /work/shared/spec/llm.md section 2):
 log-normal latency, RPM/TPM limits with up-front charging and OpenAI-shaped 429s and headers,
-seeded faults, and schema-valid answers from the deterministic task model in ``llm.sim_tasks``.
+enforced per minute or per second (``limits``), optionally behind a gateway with a hidden lower limit
+of its own (``gateway``), seeded faults, and schema-valid answers from the deterministic task model in
+``tasks``.
+
+A request goes: key check, body check, the gateway's limit (when there is one), a fault draw, the
+provider's limits, then the answer (or the fault in its place).
 
 Every random choice comes from its own seeded stream (faults, latency, headers, answer errors), so
 changing one rate does not reshuffle the others and a run with the same seed and the same arrival
@@ -27,7 +32,8 @@ from aiohttp import web
 
 from claim_assess.claims.prompts import extract_payload
 from claim_assess.llm.limiter import estimate_completion_tokens, estimate_prompt_tokens
-from claim_assess.simulator.limits import RateLimits, Rejection, format_duration
+from claim_assess.simulator.gateway import GATEWAY_STYLES, Gateway
+from claim_assess.simulator.limits import QUANTIZE_MODES, RateLimits, Rejection, format_duration
 from claim_assess.simulator.stats import SimStats
 from claim_assess.simulator.tasks import KNOWN_SCHEMAS, answer, break_schema, conform, perturb
 
@@ -37,13 +43,21 @@ ORGANIZATION = "org-sim"
 
 @dataclass(frozen=True)
 class SimulatorConfig:
+    """Every behaviour of the simulator. ``quantize`` (see ``limits``): "none" enforces the limits per
+    minute, "aligned" a second's budget in a continuously refilled bucket (lets up to about twice limit/60
+    through in some sliding second), "sliding" at most ceil(limit/60) in any 1-second window. A gateway
+    (see ``gateway``) sits in front of the provider when ``gateway_rpm`` or ``gateway_tpm`` is set."""
+
     latency_median_ms: float = 300.0
     latency_p95_ms: float = 900.0
     per_output_token_ms: float = 0.0
     rpm: int | None = None  # None: unlimited
     tpm: int | None = None
-    quantize_per_second: bool = False  # enforce limit/60 per second instead of limit per minute
+    quantize: str = "none"  # "none" (per minute), "aligned" or "sliding" (per second): QUANTIZE_MODES
     omit_rate_limit_headers: bool = False  # as some gateways do
+    gateway_rpm: int | None = None  # the gateway's own limits per fixed minute, in no header; None: none
+    gateway_tpm: int | None = None
+    gateway_style: str = "litellm"  # how the gateway answers: GATEWAY_STYLES
     rate_5xx: float = 0.0
     rate_hang: float = 0.0  # the request hangs for hang_s (past any sane client timeout)
     rate_drop: float = 0.0  # the connection is closed without a response
@@ -71,6 +85,16 @@ class SimulatorConfig:
             raise ValueError(f"fault_script has unknown faults {sorted(unknown)}; known: {FAULTS + ('ok',)}")
         if self.latency_median_ms < 0 or self.latency_p95_ms < 0 or self.per_output_token_ms < 0:
             raise ValueError("latencies must not be negative")
+        for name, allowed in (("quantize", QUANTIZE_MODES), ("gateway_style", GATEWAY_STYLES)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
+        for name in ("gateway_rpm", "gateway_tpm"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1 (or unset for no gateway limit)")
+
+    @property
+    def has_gateway(self) -> bool:
+        return self.gateway_rpm is not None or self.gateway_tpm is not None
 
 
 def _error_body(message: str, type_: str, code: str | None, param: str | None = None) -> dict[str, Any]:
@@ -103,7 +127,9 @@ class SimulatedModel:
     def __init__(self, config: SimulatorConfig, *, clock=time.monotonic):
         self.config = config
         self.stats = SimStats(clock=clock)
-        self.limits = RateLimits(config.rpm, config.tpm, quantized=config.quantize_per_second, clock=clock)
+        self.limits = RateLimits(config.rpm, config.tpm, mode=config.quantize, clock=clock)
+        self.gateway = Gateway(style=config.gateway_style, rpm=config.gateway_rpm, tpm=config.gateway_tpm,
+                               deployment=config.model, seed=config.seed, clock=clock) if config.has_gateway else None
         self.stopping = asyncio.Event()
         self._arrivals = itertools.count()
         self._ids = itertools.count(1)
@@ -168,7 +194,11 @@ class SimulatedModel:
             self.stats.rejected(400)
             return web.json_response(_error_body(str(exc), "invalid_request_error", None, exc.param), status=400)
 
+        model = body.get("model") or config.model
         prompt_tokens = estimate_prompt_tokens(body["messages"])
+        refused = self._gateway_refusal(model, prompt_tokens)
+        if refused is not None:
+            return refused  # the provider never saw it: no fault drawn, nothing charged
         charged = prompt_tokens + max_tokens
         fault = self._next_fault()
         if fault == "insufficient_quota":
@@ -177,7 +207,7 @@ class SimulatedModel:
                                      status=429)
         rejection = self.limits.admit(charged)
         if rejection is not None:
-            return self._rate_limited(rejection, body.get("model") or config.model)
+            return self._rate_limited(rejection, model)
         self.stats.admitted(charged)
         failed = await self._fail_before_answering(fault, request)
         if failed is not None:
@@ -188,11 +218,19 @@ class SimulatedModel:
         if delay > 0:
             await asyncio.sleep(delay)
         self.stats.success(prompt_tokens, completion_tokens)
+        headers = self._limit_headers()
+        if self.gateway is not None:
+            headers = self.gateway.answered(headers, prompt_tokens, completion_tokens)
         return web.json_response(
-            self._completion(body.get("model") or config.model, content, finish_reason, prompt_tokens,
-                             completion_tokens),
-            headers=self._limit_headers(),
-        )
+            self._completion(model, content, finish_reason, prompt_tokens, completion_tokens), headers=headers)
+
+    def _gateway_refusal(self, model: str, prompt_tokens: int) -> web.Response | None:
+        """The gateway's own 429 when its hidden limit is reached; None when it lets the request through."""
+        refusal = self.gateway.refuse(model, prompt_tokens) if self.gateway is not None else None
+        if refusal is None:
+            return None
+        self.stats.rate_limited("gateway")
+        return web.json_response(dict(refusal.body), status=429, headers=dict(refusal.headers))
 
     async def _fail_before_answering(self, fault: str | None, request: web.Request) -> web.StreamResponse | None:
         """The faults that take the place of an answer: a 5xx or a dropped connection; a hang delays one."""
@@ -286,6 +324,8 @@ class SimulatedModel:
             f"to learn more."
         )
         headers = self._limit_headers()
+        if self.gateway is not None:
+            headers = self.gateway.provider_refused(headers)
         if self._header_rng.random() < self.config.retry_after_rate:
             # Real gateways differ: some send both hints, some only one.
             style = self._header_rng.choice(("both", "ms", "seconds"))

@@ -1,4 +1,11 @@
-"""What the simulator served, for ``GET /stats`` and for benchmarks that compute utilisation."""
+"""What the simulator served, for ``GET /stats`` and for benchmarks that compute utilisation.
+
+``rate_limited`` counts 429s by what refused them: the provider's "requests" and "tokens" limits, and the
+"gateway" in front of it. Each ``per_second`` record holds that second's successes and their usage tokens,
+admissions and their charge, and its rate-limit 429s of any kind (``insufficient_quota`` is a fault, not a
+rate limit). ``first_admitted_s`` and ``last_success_s`` (seconds since start, None until they happen) let a
+benchmark measure a run's span to the millisecond rather than to the second.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,12 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from typing import Any
+
+RATE_LIMIT_KINDS = ("requests", "tokens", "gateway")
+
+
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 3)
 
 
 class SimStats:
@@ -21,11 +34,13 @@ class SimStats:
         self._rate_limited: Counter[str] = Counter()
         self._faults: Counter[str] = Counter()
         self._rejected: Counter[str] = Counter()
-        # second since start -> counts; successes and their usage tokens, admissions and their charge.
+        # second since start -> counts; successes and their usage tokens, admissions and their charge, 429s.
         self._per_second: defaultdict[int, Counter[str]] = defaultdict(Counter)
+        self._first_admitted: float | None = None
+        self._last_success: float | None = None
 
-    def _second(self) -> int:
-        return int(self._clock() - self._t0)
+    def _elapsed(self) -> float:
+        return self._clock() - self._t0
 
     def request(self) -> None:
         with self._lock:
@@ -38,6 +53,7 @@ class SimStats:
     def rate_limited(self, kind: str) -> None:
         with self._lock:
             self._rate_limited[kind] += 1
+            self._per_second[int(self._elapsed())]["rate_limited"] += 1
 
     def fault(self, kind: str) -> None:
         with self._lock:
@@ -45,7 +61,10 @@ class SimStats:
 
     def admitted(self, charged_tokens: int) -> None:
         with self._lock:
-            bucket = self._per_second[self._second()]
+            elapsed = self._elapsed()
+            if self._first_admitted is None:
+                self._first_admitted = elapsed
+            bucket = self._per_second[int(elapsed)]
             bucket["admitted"] += 1
             bucket["charged_tokens"] += charged_tokens
 
@@ -54,7 +73,8 @@ class SimStats:
             self._counts["successes"] += 1
             self._counts["prompt_tokens"] += prompt_tokens
             self._counts["completion_tokens"] += completion_tokens
-            bucket = self._per_second[self._second()]
+            self._last_success = elapsed = self._elapsed()
+            bucket = self._per_second[int(elapsed)]
             bucket["successes"] += 1
             bucket["tokens"] += prompt_tokens + completion_tokens
 
@@ -62,17 +82,20 @@ class SimStats:
         with self._lock:
             return {
                 "started_unix": self.started_unix,
-                "uptime_s": round(self._clock() - self._t0, 3),
+                "uptime_s": round(self._elapsed(), 3),
+                "first_admitted_s": _rounded(self._first_admitted),
+                "last_success_s": _rounded(self._last_success),
                 "requests": self._counts["requests"],
                 "successes": self._counts["successes"],
-                "rate_limited": {"requests": self._rate_limited["requests"], "tokens": self._rate_limited["tokens"]},
+                "rate_limited": {kind: self._rate_limited[kind] for kind in RATE_LIMIT_KINDS},
                 "faults": dict(sorted(self._faults.items())),
                 "rejected": dict(sorted(self._rejected.items())),
                 "prompt_tokens": self._counts["prompt_tokens"],
                 "completion_tokens": self._counts["completion_tokens"],
                 "per_second": [
                     {"t": t, "successes": c["successes"], "tokens": c["tokens"],
-                     "admitted": c["admitted"], "charged_tokens": c["charged_tokens"]}
+                     "admitted": c["admitted"], "charged_tokens": c["charged_tokens"],
+                     "rate_limited": c["rate_limited"]}
                     for t, c in sorted(self._per_second.items())
                 ],
             }
