@@ -15,6 +15,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from claim_assess.llm.gateway import PROVIDER_PREFIX, gateway_limit
+
 
 class ErrorKind(enum.Enum):
     RATE_LIMIT_REQUESTS = "rate_limit_requests"
@@ -56,6 +58,10 @@ def _classify_429(body: str | None) -> ErrorKind:
         return ErrorKind.RATE_LIMIT_REQUESTS
     if kind == "tokens":
         return ErrorKind.RATE_LIMIT_TOKENS
+    # A gateway's own limit names itself in the body ('rpm_limit': 60 or 'tpm_limit': ...).
+    gateway = gateway_limit(body)
+    if gateway is not None:
+        return ErrorKind.RATE_LIMIT_TOKENS if gateway.budget == "tokens" else ErrorKind.RATE_LIMIT_REQUESTS
     # Gateways often pass the message through but not the type: fall back to its words.
     message = str(error.get("message") or (body if not error else "") or "").lower()
     if "insufficient_quota" in message or "exceeded your current quota" in message:
@@ -124,14 +130,13 @@ def retry_hint(headers: Mapping[str, str], body: str | None) -> float | None:
     """The server's advice on how long to wait, in seconds, or None.
 
     Precedence: ``retry-after-ms``, then ``retry-after`` (seconds), then "try again in <duration>"
-    in the error message. Header names are expected lower-cased.
+    in the error message. A gateway's prefixed hints (``llm_provider-retry-after``, as LiteLLM sends instead of
+    the plain one) count as the same header. Header names are expected lower-cased.
     """
-    ms = _non_negative_float(headers.get("retry-after-ms"))
-    if ms is not None:
-        return ms / 1000.0
-    seconds = _non_negative_float(headers.get("retry-after"))
-    if seconds is not None:
-        return seconds
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = _non_negative_float(headers.get(name, headers.get(PROVIDER_PREFIX + name)))
+        if value is not None:
+            return value * scale
     if body:
         match = _TRY_AGAIN.search(body)
         if match:

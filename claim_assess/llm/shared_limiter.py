@@ -9,6 +9,11 @@ attempt would cost two round trips per request for nothing. So after an "unlimit
 the ask for up to ``recheck_s``, and reports back only what the limiter can learn from: a 429, or rate-limit
 headers (which teach it the limits). A limit learned or a 429 seen by any assessor therefore reaches every
 assessor within that interval.
+
+Until the limiter has heard from the provider, its delays are provisional (``Reservation.recheck_s``): the first
+answer may show a full bucket (a fresh key may spend a minute's budget at once). A caller told to wait longer than
+that sleeps in steps and asks again (``recheck``), so the requests booked in the first moments do not wait out a
+conservative schedule the provider never asked for.
 """
 
 from __future__ import annotations
@@ -30,12 +35,13 @@ class SharedLimiterClient:
         reserve: Callable[[int], Awaitable[Reservation]],
         settle: Callable[[Permit, AttemptOutcome], None],
         *,
+        recheck: Callable[[Permit], Awaitable[Reservation]] | None = None,
         on_inflight: Callable[[int], None] = lambda count: None,
         recheck_s: float = UNLIMITED_RECHECK_S,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ):
-        self._reserve, self._settle = reserve, settle
+        self._reserve, self._settle, self._recheck = reserve, settle, recheck
         self._on_inflight = on_inflight
         self._recheck_s = recheck_s
         self._clock, self._sleep = clock, sleep
@@ -49,12 +55,21 @@ class SharedLimiterClient:
             reservation = await self._reserve(tokens)
             if reservation.unlimited:
                 self._unlimited_until = self._clock() + self._recheck_s
-            if reservation.delay_s > 0:
-                await self._sleep(reservation.delay_s)
+            await self._wait(reservation)
             permit = reservation.permit
         self._inflight += 1
         self._on_inflight(self._inflight)
         return permit
+
+    async def _wait(self, reservation: Reservation) -> None:
+        # While the limiter has not heard from the provider yet, a long wait is slept in short steps, asking again
+        # after each: the first answer may show budget that makes it unnecessary.
+        while self._recheck is not None and reservation.recheck_s is not None \
+                and reservation.delay_s > reservation.recheck_s:
+            await self._sleep(reservation.recheck_s)
+            reservation = await self._recheck(reservation.permit)
+        if reservation.delay_s > 0:
+            await self._sleep(reservation.delay_s)
 
     async def release(self, permit: Permit, outcome: AttemptOutcome) -> None:
         self._inflight -= 1
