@@ -53,6 +53,7 @@ class FleetConfig:
     tpm: int | None
     driver_node_id: str
     per_claim_task_names: bool = True
+    learned_limits: tuple[dict, ...] = ()  # what an interrupted run's limiter learned (a resume starts there)
 
 
 class RayFleet:
@@ -66,7 +67,7 @@ class RayFleet:
             name="ledger", num_cpus=0, max_concurrency=1000, scheduling_strategy=ledger_placement(config.driver_node_id),
             **common).remote(OpenFileLedger(config.ledger_dir))
         self.limiter = ray.remote(RateLimiterActor).options(name="rate-limiter", num_cpus=0, **common).remote(
-            config.rpm, config.tpm, config.run_id)
+            config.rpm, config.tpm, config.run_id, learned=config.learned_limits)
         self.progress = ray.remote(ProgressActor).options(name="progress", num_cpus=0, **common).remote()
         # The policy book goes inline with each assessor's creation (it is small): a restarted assessor must find
         # its constructor arguments again, which an object-store ref does not guarantee.
@@ -169,7 +170,8 @@ class RayFleet:
             self.progress.set_ledger_height.remote(height)
             if limiter is not None:
                 self.progress.set_limiter.remote(rpm=limiter.rpm_limit, tpm=limiter.tpm_limit,
-                                                 paused_s=limiter.paused_for_s)
+                                                 paused_s=limiter.paused_for_s,
+                                                 pacing=tuple(e.describe() for e in limiter.enforcement))
             return ray.get(self.progress.snapshot.remote(), timeout=CALL_TIMEOUT_S)
         except (GetTimeoutError, *ACTOR_LOST):
             return None

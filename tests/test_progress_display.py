@@ -79,11 +79,13 @@ def test_requests_per_minute_only_counts_the_last_minute():
 
 def test_render_shows_every_part_of_the_live_view():
     board, _ = board_with_work()
+    board.set_limiter(rpm=600, tpm=None, paused_s=0.0, pacing=("requests: paced evenly at 588/min (per second)",))
     console = Console(file=io.StringIO(), width=120, force_terminal=True, color_system=None)
     console.print(render(board.snapshot()))
     text = console.file.getvalue()
     for expected in ("2/10 claims", "assessor-1", "C-2 (assessment)", "idle", "APPROVE", "FAILED",
-                     "of 600", "ledger height", "429s / retries / errors"):
+                     "of 600", "ledger height", "429s / retries / errors", "rate limiter",
+                     "requests: paced evenly at 588/min (per second)"):
         assert expected in text, expected
 
 

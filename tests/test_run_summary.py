@@ -48,7 +48,8 @@ def test_the_tally_counts_decisions_money_per_currency_and_llm_use():
 
 
 def _summary(tmp_path, tally: SummaryTally) -> RunSummary:
-    settings = RunSettings(input="/data", workspace=str(tmp_path), run_id="R1", actors=4)
+    learned = ({"budget": "requests", "limit": 120, "paced": True, "hidden_limit": 60, "headers_trusted": False},)
+    settings = RunSettings(input="/data", workspace=str(tmp_path), run_id="R1", actors=4, learned_limits=learned)
     paths = settings.paths
     checkpoint = CheckpointInfo(path="/w/ledger/checkpoints.jsonl", tree_size=3, root="ab" * 32, head_hash="cd" * 32,
                                 key_id="0123abcd", created_at="2026-11-29T12:00:01.000Z", public_key_path="/w/k.pub")
@@ -59,6 +60,7 @@ def _summary(tmp_path, tally: SummaryTally) -> RunSummary:
         files=RunFiles(str(paths.results), str(paths.line_items), str(paths.summary), str(paths.report),
                        str(paths.timeline), str(settings.ledger_dir)),
         stopped="interrupted", resume_command=settings.resume_command(),
+        limiter=("requests: paced evenly at 58/min, hidden limit 60/min (a gateway's own limit)",),
     )
 
 

@@ -51,4 +51,11 @@ def header_section(data: ReportData, generated: dt.datetime) -> str:
     return (f'<header><div class="title"><h1>Run <span class="runid">{e(data.run_id)}</span></h1>'
             f'<span class="badge {"ok" if complete else "warn"}">{e(status)}</span></div>'
             f'<p class="meta">Started {e(started)} · {e(_meta(summary))} · report generated '
-            f'{e(generated.strftime("%Y-%m-%d %H:%M:%S UTC"))}</p>{tiles(figures)}</header>')
+            f'{e(generated.strftime("%Y-%m-%d %H:%M:%S UTC"))}</p>{_limiter(summary)}{tiles(figures)}</header>')
+
+
+def _limiter(summary: RunSummary | None) -> str:
+    """How the rate limiter ended up pacing each budget, and why: what it learned of the provider."""
+    if summary is None or not summary.limiter:
+        return ""
+    return f'<p class="meta">Rate limiter: {e("; ".join(summary.limiter))}</p>'

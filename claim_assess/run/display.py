@@ -76,6 +76,8 @@ def render(snapshot: ProgressSnapshot) -> RenderableType:
     llm.add_row("tokens", f"{s.llm.tokens:,} total · {_against(s.tokens_per_min, s.tpm_limit)}")
     pause = f" · paused {s.limiter_paused_s:.1f}s" if s.limiter_paused_s > 0 else ""
     llm.add_row("429s / retries / errors", f"{s.llm.rate_limited:,} / {s.llm.retries:,} / {s.llm.errors:,}{pause}")
+    for line in s.limiter_pacing:
+        llm.add_row("rate limiter", line)
     llm.add_row("ledger height", f"{s.ledger_height:,}")
     return Group(header, actors, decisions, llm)
 
@@ -108,6 +110,8 @@ def summary_table(summary: RunSummary, paths: Sequence[tuple[str, str]]) -> Rend
     facts.add_row("throughput", f"{summary.claims_per_minute or 0:,.1f} claims/min")
     facts.add_row("LLM", f"{llm.requests:,} requests · {llm.tokens:,} tokens · {llm.rate_limited:,} 429s · "
                          f"{llm.retries:,} retries")
+    for line in summary.limiter:
+        facts.add_row("rate limiter", line)
     for currency, sums in sorted(summary.totals.items()):
         facts.add_row(f"money ({currency})",
                       f"payout {sums.payout:.2f} · claimed {sums.claimed:.2f} · covered {sums.covered:.2f}")

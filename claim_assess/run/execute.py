@@ -22,9 +22,11 @@ from claim_assess.logs import guard_secret
 from claim_assess.run.claim_loop import Tick, run_claims
 from claim_assess.run.endpoint import OpenEndpoint, open_endpoint
 from claim_assess.run.journal import OutcomeJournal, journaled_decisions
+from claim_assess.run.learned import LearnedLimits
 from claim_assess.run.live import LiveView
 from claim_assess.run.loopback import listeners
 from claim_assess.run.prepare import PreparedRun
+from claim_assess.run.settings import RunSettings
 from claim_assess.run.signals import StopSignals
 from claim_assess.run.timeline import TimelineWriter
 
@@ -40,6 +42,8 @@ class ExecutedRun:
     ledger_height: int
     checkpoint: CheckpointInfo | None
     endpoint: str  # the LLM base URL without credentials
+    settings: RunSettings  # the run's settings, with what the rate limiter learned
+    limiter_pacing: tuple[str, ...] = ()  # how the limiter paced each budget at the end, and why
 
 
 def execute(prepared: PreparedRun, console: Console, *, quiet: bool = False, log_level: str = "WARNING") -> ExecutedRun:
@@ -67,6 +71,7 @@ def _start_fleet(prepared: PreparedRun, connection: RayConnection, opened: OpenE
         claims_per_actor=settings.claims_per_actor, ledger_dir=str(settings.ledger_dir.resolve()),
         endpoint=opened.endpoint, rpm=settings.rpm, tpm=settings.tpm, driver_node_id=connection.node_id,
         per_claim_task_names=settings.per_claim_task_names(len(prepared.entries)),
+        learned_limits=settings.learned_limits,
     )
     fleet = RayFleet(config, prepared.book)
     try:
@@ -121,6 +126,7 @@ def _drive(prepared: PreparedRun, fleet: RayFleet, todo: list[ClaimEntry], conso
     fleet.begin(len(todo), endpoint=opened.endpoint.public_url, model=settings.model)
     admission = AdmissionController(minimum=settings.actors, maximum=settings.actors * settings.claims_per_actor)
     journal = OutcomeJournal(paths.journal)
+    learned = LearnedLimits(settings)
     started = time.monotonic()
     with LiveView(console, TimelineWriter(paths.timeline), quiet=quiet) as view, \
             StopSignals(on_first=lambda signum: view.say(f"[yellow]{STOPPING}[/]")) as signals:
@@ -128,16 +134,17 @@ def _drive(prepared: PreparedRun, fleet: RayFleet, todo: list[ClaimEntry], conso
             stopped = run_claims(
                 fleet, todo, admission=admission,
                 on_outcome=lambda outcome: journal.append(outcome.row, outcome.items, outcome.usage),
-                on_tick=lambda tick: view.show(fleet.snapshot(tick), tick),
+                on_tick=lambda tick: (learned.observe(tick.limiter), view.show(fleet.snapshot(tick), tick)),
                 should_stop=lambda: signals.requested,
             )
         finally:
             fleet.flush_progress()
             last = Tick(0, admission.limit, fleet.limiter_stats())
+            learned.observe(last.limiter, final=True)
             view.show(fleet.snapshot(last), last, final=True)
             journal.close()
             height, checkpoint = fleet.close()
     if stopped:
         log.warning("run %s stopped before every claim was decided: %s", settings.run_id, stopped)
     return ExecutedRun(stopped, signals.exit_code if signals.requested else None, time.monotonic() - started,
-                       height, checkpoint, opened.endpoint.public_url)
+                       height, checkpoint, opened.endpoint.public_url, learned.settings, learned.pacing)

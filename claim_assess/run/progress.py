@@ -61,6 +61,7 @@ class ProgressSnapshot:
     limiter_paused_s: float
     endpoint: str
     model: str
+    limiter_pacing: tuple[str, ...] = ()  # how the limiter paces each budget, and why (Enforcement.describe)
 
     @property
     def remaining(self) -> int:
@@ -88,6 +89,7 @@ class ProgressBoard:
         self._llm = LLMUsage()
         self._ledger_height = 0
         self._paused_s = 0.0
+        self._pacing: tuple[str, ...] = ()
 
     def begin(self, total: int, *, actors: tuple[str, ...] = (), rpm: int | None = None, tpm: int | None = None,
               endpoint: str = "", model: str = "") -> None:
@@ -118,9 +120,11 @@ class ProgressBoard:
     def set_ledger_height(self, height: int) -> None:
         self._ledger_height = height
 
-    def set_limiter(self, *, rpm: int | None, tpm: int | None, paused_s: float) -> None:
+    def set_limiter(self, *, rpm: int | None, tpm: int | None, paused_s: float,
+                    pacing: tuple[str, ...] = ()) -> None:
         self._limits = (rpm, tpm)
         self._paused_s = paused_s
+        self._pacing = pacing
 
     def snapshot(self) -> ProgressSnapshot:
         now = self._clock()
@@ -148,6 +152,7 @@ class ProgressBoard:
             limiter_paused_s=self._paused_s,
             endpoint=self._endpoint,
             model=self._model,
+            limiter_pacing=self._pacing,
         )
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from claim_assess.credentials import has_credentials
 from claim_assess.errors import ConfigError
+from claim_assess.files import write_text
 from claim_assess.run.workspace import RunPaths, Workspace, check_run_id
 
 SIM_MODEL = "sim-gpt"
@@ -62,6 +63,8 @@ class RunSettings:
     dashboard: bool = True
     sim_host: str | None = None
     task_names: str = "auto"  # "auto" | "per-claim" | "fixed"
+    # What the rate limiter learned of how the provider enforces (Enforcement.to_json each): a resume starts there.
+    learned_limits: tuple[dict[str, Any], ...] = ()
 
     @property
     def paths(self) -> RunPaths:
@@ -153,6 +156,13 @@ def save(settings: RunSettings) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(settings.to_json(), indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def remember_learned_limits(settings: RunSettings, learned: tuple[dict[str, Any], ...]) -> RunSettings:
+    """Rewrite settings.json with what the limiter learned (atomically: a crash leaves the old or the new file)."""
+    updated = replace(settings, learned_limits=tuple(learned))
+    write_text(settings.paths.settings, json.dumps(updated.to_json(), indent=2) + "\n")
+    return updated
 
 
 def resolve_endpoint(settings: RunSettings, environ: dict[str, str] | None = None) -> tuple[str, str]:

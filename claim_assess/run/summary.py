@@ -65,6 +65,7 @@ class RunSummary:
     files: RunFiles
     stopped: str | None = None  # why the run ended before every claim was decided
     resume_command: str | None = None
+    limiter: tuple[str, ...] = ()  # how the rate limiter paced each budget at the end, and why
     schema: str = field(default=SCHEMA)
 
     def __post_init__(self) -> None:
@@ -93,6 +94,7 @@ class RunSummary:
             "ledger": {"height": self.ledger_height,
                        "checkpoint": asdict(self.checkpoint) if self.checkpoint is not None else None},
             "endpoint": self.endpoint,
+            "limiter": list(self.limiter),
             "settings": self.settings.to_json(),
             "files": asdict(self.files),
         }
@@ -120,6 +122,7 @@ class RunSummary:
             files=RunFiles(**{f.name: data["files"][f.name] for f in fields(RunFiles)}),
             stopped=data.get("stopped"),
             resume_command=data.get("resume_command"),
+            limiter=tuple(str(line) for line in data.get("limiter", ())),
             schema=data.get("schema", SCHEMA),
         )
 
