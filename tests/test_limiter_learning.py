@@ -282,10 +282,16 @@ class OneSecondBucket:
             self.bucket.pause(retry_hint(outcome.headers, outcome.error_body) or 0.5)
 
 
+def lateness(rng: random.Random) -> float:
+    """How much later than told a request reaches the provider: a few ms on the wire, and one in ten sent by a
+    loop busy elsewhere, about 100 ms late."""
+    return abs(rng.gauss(0, 0.003)) + (rng.expovariate(10) if rng.random() < 0.1 else 0.0)
+
+
 def drive(limiter, provider, clock: FakeClock, requests: int, *, latency: float = 0.3, seed: int = 1,
           workers: int = 16) -> dict[str, float]:
     """Send ``requests`` requests through ``limiter`` to ``provider``, keeping the limiter's backlog near one
-    second as the engine's admission control does; jitter on the wire up to a few milliseconds."""
+    second as the engine's admission control does, each reaching the provider a little late (``lateness``)."""
     rng = random.Random(seed)
     events: list[tuple[float, int, str, object]] = []
     order = iter(range(10**9))
@@ -309,7 +315,7 @@ def drive(limiter, provider, clock: FakeClock, requests: int, *, latency: float 
             if reservation.recheck_s is not None and reservation.delay_s > reservation.recheck_s:
                 push(at + reservation.recheck_s, "recheck", reservation.permit)
             else:
-                push(at + reservation.delay_s + abs(rng.gauss(0, 0.003)), "send", reservation.permit)
+                push(at + reservation.delay_s + lateness(rng), "send", reservation.permit)
         elif kind == "send":
             sent += 1
             first = at if first is None else first
@@ -341,5 +347,18 @@ def test_against_a_sliding_second_without_headers_the_learning_limiter_avoids_th
     learned = drive(RateLimiter(rpm=180, clock=clock), SlidingSecond(180, clock), clock, 400, seed=seed)
     clock = FakeClock()
     fixed = drive(OneSecondBucket(180, clock), SlidingSecond(180, clock), clock, 400, seed=seed)
-    assert learned["refused_ratio"] <= 0.03 < fixed["refused_ratio"]
-    assert 400 / learned["span_s"] * 60 >= 0.93 * 180  # over the whole run, start included
+    assert learned["refused_ratio"] <= 0.05 < 0.10 < fixed["refused_ratio"]
+    # Over the whole run, start included, with one request in ten sent ~100 ms late (a strict window punishes that).
+    assert 400 / learned["span_s"] * 60 >= 0.8 * 180 > 400 / fixed["span_s"] * 60
+
+
+def test_requests_sent_before_any_limit_was_known_count_as_admitted_for_the_gateways_window():
+    clock = FakeClock()
+    limiter = RateLimiter(clock=clock)
+    unbooked = Permit("local", 10)  # sent on the client's shortcut while no limit was known
+    for _ in range(60):
+        limiter.settle(unbooked, ok(headers(120, 119, "500ms")))
+        clock.now += 0.5
+    refused = limiter.reserve(10)
+    limiter.settle(refused.permit, too_many(GATEWAY_429, {"llm_provider-retry-after": "60"}))
+    assert 25 < limiter.stats().paused_for_s < 40

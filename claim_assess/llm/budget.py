@@ -44,7 +44,7 @@ HIDDEN_HEADROOM = 0.97  # pace a revealed limit a little under it: a fixed windo
 HIDDEN_PROBE_S, HIDDEN_PROBE_STEP = 60.0, 0.02  # a quiet minute: try 2 % more of a revealed limit
 ADMITTED_WINDOW_S = 60.0
 WINDOW_SLACK_S = 1.0
-REORDER_S = 0.05  # requests sent this close together may reach the provider in either order
+REORDER_S = 0.25  # requests told to go this close together may reach the provider in either order (a busy loop sends late)
 RECENT_BOOKINGS = 256  # our send time precedes the provider's arrival time: a window frees a little later
 
 
@@ -225,27 +225,26 @@ class Budget:
         return wait, replace(mark, booked_after=self._booked, send_at=now + wait)
 
     def _left_after(self, remaining: float, mark: Mark) -> float:
-        """What the provider has left now, from the ``remaining`` it reported when ``mark``'s request arrived: plus
-        its refill since then, less everything booked after it (sent or about to be). Requests booked earlier are
-        sent earlier and were counted in ``remaining``, except those sent so close before it that the wire may have
-        swapped them."""
-        assert self.bucket is not None
-        refill = max(0.0, self._clock() - mark.send_at) * self.bucket.rate
-        return remaining + refill - (self._booked - mark.booked_after) - mark.may_arrive_after
+        """At most what the provider has left now, from the ``remaining`` it reported when ``mark``'s request
+        arrived, less everything booked after it (sent or about to be). Requests booked earlier are sent earlier
+        and were counted in ``remaining``, except those sent so close before it that the wire may have swapped
+        them. Its refill since is left out on purpose: a request reaches the provider later than it was told to go
+        (an event loop busy elsewhere), so that credit would err high, and a constant shortfall of about one
+        latency's refill costs one latency over a whole run."""
+        return remaining - (self._booked - mark.booked_after) - mark.may_arrive_after
 
     # --- what an answer teaches -------------------------------------------------------------------
 
-    def answered(self, headers: Mapping[str, str], mark: Mark | None, via_gateway: bool) -> None:
+    def answered(self, headers: Mapping[str, str], mark: Mark | None, via_gateway: bool, amount: float) -> None:
         """An HTTP answer other than a 429: the provider admitted the request; learn from its headers.
 
-        ``mark`` is None for a request that was never booked (sent while no limit was known): then everything in
-        flight is taken as charged after it.
+        ``mark`` is None for a request that was never booked (sent while no limit was known): it counts as sent
+        now, which is late, so what is estimated from it errs low.
         """
         if mark is None:
             now = self._clock()
-            mark = Mark(self._booked, 0.0, 0.0, now, now)
-        else:
-            self._remember_admitted(mark)
+            mark = Mark(self._booked, 0.0, amount, now, now)
+        self._remember_admitted(mark)
         self.consecutive_429 = 0
         seen = _read_headers(headers, self.name)
         if self.bucket is None:
@@ -334,7 +333,13 @@ class Budget:
         return backoff if frees_in is None else max(backoff, frees_in)
 
     def _unexpected_429(self, headers: Mapping[str, str], mark: Mark) -> None:
-        """A 429 on a request booked within budget, after the last 429 was heard of: the provider disagrees."""
+        """A 429 on a request booked within budget, after the last adaptation: the provider disagrees."""
+        own = _header_int(headers, f"x-ratelimit-remaining-{self.name}")
+        if own is not None and own < mark.amount and self.state.headers_trusted and not self.state.paced:
+            # The provider's own accounting says the bucket is empty: the estimate was a little high at the end of
+            # a bucket, which says nothing about the window it counts over. The pause is the correction.
+            self.bucket.cap(own)
+            return
         if self._headers_showed_budget(headers, mark):
             admitted = sum(amount for _, amount in self._admitted)
             self._adopt_hidden(max(1, math.floor(admitted)),

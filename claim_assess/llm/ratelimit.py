@@ -152,8 +152,8 @@ class RateLimiter:
         if not isinstance(outcome.status, int):  # a timeout or a dropped connection: nothing to learn
             return
         via_gateway = behind_gateway(headers)
-        self._requests.answered(headers, pending.requests if pending else None, via_gateway)
-        self._tokens.answered(headers, pending.token_mark if pending else None, via_gateway)
+        self._requests.answered(headers, pending.requests if pending else None, via_gateway, 1)
+        self._tokens.answered(headers, pending.token_mark if pending else None, via_gateway, permit.tokens)
         self._refund(outcome, pending.tokens if pending is not None else permit.tokens)
 
     def _throttled(self, headers: dict[str, str], body: str | None, pending: _Pending | None) -> None:
