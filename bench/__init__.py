@@ -11,6 +11,7 @@ checkout ``claim_assess/__init__.py`` resolves this folder as ``claim_assess.ben
     engine      one engine subprocess: its command, its JSON summary, its ledger
     memory      the /proc sampler of the engine's process tree
     baseline    the seed-style baseline the engine is compared with
+    cookbook    the cookbook-style baseline of the limit scenarios (OpenAI's api_request_parallel_processor)
     measure     one run, measured: engine or baseline, and its figures
     schedule    every run of the selected scenarios, the slow idle ones in the background
     results     the results document (bench/results.json)

@@ -76,11 +76,16 @@ class SeedAdvisor:
                                exc.status_code) from exc
         except openai.APIError as exc:  # timeouts and dropped connections, after the client's retries
             raise LLMCallError(f"{prompt.purpose}: {type(exc).__name__}: {exc}", "connection_error") from exc
-        choice = completion.choices[0] if completion.choices else None
-        content = choice.message.content if choice is not None else None
-        if not content or (choice is not None and choice.finish_reason == "length"):
-            raise InvalidOutputError(f"{prompt.purpose}: empty or cut-off answer")
-        return parse(content)
+        return parsed_answer(completion, prompt, parse)
+
+
+def parsed_answer(completion, prompt: PromptSpec, parse: Callable[[str], T]) -> T:
+    """The parsed content of a completion; InvalidOutputError when it is empty or was cut off."""
+    choice = completion.choices[0] if completion.choices else None
+    content = choice.message.content if choice is not None else None
+    if not content or (choice is not None and choice.finish_reason == "length"):
+        raise InvalidOutputError(f"{prompt.purpose}: empty or cut-off answer")
+    return parse(content)
 
 
 def run_baseline(

@@ -2,9 +2,10 @@
 
 Starts one simulator per run with its scenario's configuration, runs the engine against it as a subprocess
 (``python -m drivers.assess --llm openai --base-url <sim>``: every run gets its own local Ray, workspace and
-process tree, so runs are isolated and memory is measurable), the seed-style baseline in-process
-(``bench.baseline``), prints a table with each target next to its figure and writes ``bench/results.json``.
-``--quick`` is a one-minute smoke run of every scenario with small sizes (CI runs it; its numbers are not
+process tree, so runs are isolated and memory is measurable), the seed-style and cookbook-style baselines
+in-process (``bench.baseline``, ``bench.cookbook``), prints a table with each target next to its figure and writes
+``bench/results.json``. ``--group limits`` runs the four limit scenarios (``bench.scenarios.GROUPS``).
+``--quick`` is a smoke run of every scenario with small sizes, a few minutes long (CI runs it; its numbers are not
 judged). ``python -m drivers.bench ledger ...`` runs the ledger benchmark, ``python -m drivers.bench faults ...``
 the soak.
 
@@ -26,15 +27,16 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
 
 from claim_assess.bench.results import DEFAULT_OUT, is_broken, results_document, write_document
-from claim_assess.bench.scenarios import SCENARIO_NAMES, Scenario, scenarios
+from claim_assess.bench.scenarios import GROUPS, SCENARIO_NAMES, Scenario, scenarios
 from claim_assess.bench.schedule import run_all
-from claim_assess.bench.tables import markdown, memory_table, runs_table, targets_table
+from claim_assess.bench.tables import limits_table, markdown, memory_table, runs_table, targets_table
 from claim_assess.bench.targets import Check, check_targets
 from claim_assess.drivers.options import EXIT_FAILED, EXIT_OK, EXIT_USAGE, command_parser
 
@@ -56,9 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
                     (EXIT_USAGE, "bad usage")],
         example="claim-assess bench --scenario rpm-bound --scenario storm --strict",
     )
-    p.add_argument("--quick", action="store_true", help="a one-minute smoke run of every scenario, small sizes")
+    p.add_argument("--quick", action="store_true", help="a smoke run of every scenario, small sizes (a few minutes)")
     p.add_argument("--scenario", action="append", choices=SCENARIO_NAMES, default=[],
                    help="run only this scenario (repeatable; default: all)")
+    p.add_argument("--engine-only", action="store_true",
+                   help="skip the baselines (seed-style, cookbook): re-measure the engine beside earlier baseline figures")
+    p.add_argument("--group", action="append", choices=sorted(GROUPS), default=[],
+                   help="run this group of scenarios too (repeatable): "
+                        + "; ".join(f"{name} = {', '.join(names)}" for name, names in GROUPS.items()))
     p.add_argument("--out", default=str(DEFAULT_OUT), help="results file (default: bench/results.json)")
     p.add_argument("--workdir", help="datasets and workspaces go here (default: a temporary directory)")
     p.add_argument("--keep", action="store_true", help="keep every workspace (default: keep only broken ones)")
@@ -74,8 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Wide tables in logs (nohup, CI) instead of wrapped cells.
     console = Console() if sys.stdout.isatty() else Console(width=200)
-    chosen = set(args.scenario) or set(SCENARIO_NAMES)
+    chosen = set(args.scenario).union(*(GROUPS[g] for g in args.group)) or set(SCENARIO_NAMES)
     selected = [s for s in scenarios(args.quick) if s.name in chosen]
+    if args.engine_only:
+        selected = [replace(s, runs=tuple(r for r in s.runs if r.kind == "engine")) for s in selected]
     own_tmp = None if args.workdir else tempfile.mkdtemp(prefix="claim-assess-bench-")
     workdir = Path(args.workdir or own_tmp)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -105,6 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _show(console: Console, runs: Sequence[dict], checks: Sequence[Check], selected: Sequence[Scenario], *,
           judged: bool) -> None:
     console.print(runs_table(runs))
+    limits = limits_table(runs)
+    if limits is not None:
+        console.print(limits)
     memory = memory_table(runs)
     if memory is not None:
         console.print(memory)

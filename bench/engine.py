@@ -62,9 +62,9 @@ def engine_command(spec: RunSpec, scenario: Scenario, base_url: str, dataset: Pa
     cmd = [sys.executable, "-m", "drivers.assess", "--llm", "openai", "--base-url", base_url, "--model", SIM_MODEL,
            "--input", str(dataset), "--workspace", str(workspace), "--actors", str(spec.workers),
            "--run", slug(f"{scenario.name}-{spec.label}"), "--json", "--quiet", "--no-dashboard"]
-    if scenario.sim.rpm:
+    if scenario.pass_limits and scenario.sim.rpm:  # the provider's limits, as a user who knows their tier passes them
         cmd += ["--rpm", str(scenario.sim.rpm)]
-    if scenario.sim.tpm:
+    if scenario.pass_limits and scenario.sim.tpm:
         cmd += ["--tpm", str(scenario.sim.tpm)]
     if scenario.timeout_s:
         cmd += ["--timeout", str(scenario.timeout_s)]

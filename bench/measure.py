@@ -1,5 +1,5 @@
-"""One run, measured: the engine (a subprocess) or the seed-style baseline (in this process), each against a fresh
-simulator of its own, so the simulator's ``/stats`` belong to that run alone.
+"""One run, measured: the engine (a subprocess), the seed-style baseline or the cookbook-style one (both in this
+process), each against a fresh simulator of its own, so the simulator's ``/stats`` belong to that run alone.
 
 A run's record is a plain dict because it goes into results.json as it is, next to the simulator's own
 ``per_second`` series (so any other window can be recomputed later).
@@ -18,7 +18,19 @@ from typing import Any
 from claim_assess.bench.datasets import Datasets
 from claim_assess.bench.engine import SIM_KEY, SIM_MODEL, read_rows, run_engine, verify_workspace
 from claim_assess.bench.scenarios import RunSpec, Scenario
-from claim_assess.bench.windows import Window, bucket_drained_at, steady_window, utilization, window_rates
+from claim_assess.bench.windows import (
+    Window,
+    bucket_drained_at,
+    ideal_s,
+    ratio,
+    rolling_minute,
+    span_s,
+    steady_window,
+    tokens_admissible,
+    utilization,
+    whole_windows,
+    window_rates,
+)
 from claim_assess.stats import percentile
 
 Row = Mapping[str, Any]  # a result row: claim_id, decision, duration_ms
@@ -41,6 +53,8 @@ def measure(spec: RunSpec, scenario: Scenario, datasets: Datasets, workdir: Path
     with start_simulator(scenario.sim) as sim:
         if spec.kind == "engine":
             figures, rows, stats = _measure_engine(spec, scenario, sim, dataset_dir, workdir)
+        elif spec.kind == "cookbook":
+            figures, rows, stats = _measure_cookbook(scenario, dataset, sim)
         else:
             figures, rows, stats = _measure_baseline(spec, dataset, sim)
     run.update(figures)
@@ -85,6 +99,21 @@ def _measure_baseline(spec: RunSpec, dataset, sim) -> tuple[dict[str, Any], list
     return figures, rows, stats
 
 
+def _measure_cookbook(scenario: Scenario, dataset, sim) -> tuple[dict[str, Any], list[Row], Mapping[str, Any]]:
+    # Imported here: it imports openai, needed only when a cookbook run happens.
+    from claim_assess.bench.cookbook import run_cookbook
+
+    # Given by hand, as a cookbook user passes them: the provider's advertised limits (a gateway's are in no header).
+    rpm, tpm = scenario.sim.rpm, scenario.sim.tpm
+    result = run_cookbook(dataset.entries, dataset.policies, dataset.policy_errors, base_url=sim.url,
+                          api_key=SIM_KEY, model=SIM_MODEL, rpm=rpm, tpm=tpm)
+    stats = sim.stats()
+    rows = [{"claim_id": c.claim_id, "decision": c.decision, "duration_ms": c.duration_ms} for c in result.claims]
+    figures = {"wall_s": round(result.wall_s, 3), "exit_code": 0, "cookbook_limits": {"rpm": rpm, "tpm": tpm},
+               "retries": stats["requests"] - sum(c.calls for c in result.claims)}
+    return figures, rows, stats
+
+
 def _loadavg() -> list[float] | None:
     try:
         return [round(x, 2) for x in os.getloadavg()]
@@ -102,7 +131,7 @@ def run_metrics(rows: Sequence[Row], expected_ids: Sequence[str], stats: Mapping
         "p95_ms": percentile(durations, 95),
     }
     return _integrity(rows, expected_ids) | speed | _steady_rates(stats.get("per_second", []), scenario) \
-        | _simulator_counts(stats)
+        | _limit_figures(stats, scenario) | _simulator_counts(stats)
 
 
 def _integrity(rows: Sequence[Row], expected_ids: Sequence[str]) -> dict[str, Any]:
@@ -124,6 +153,11 @@ def _integrity(rows: Sequence[Row], expected_ids: Sequence[str]) -> dict[str, An
 
 def scenario_window(per_second: Sequence[Mapping[str, int]], scenario: Scenario) -> tuple[Window | None, int | None]:
     """The run's steady window, and the second the provider's minute bucket ran dry (None: never, or no bucket)."""
+    if scenario.gateway_binds:
+        # A fixed window has no bucket to replay: whole gateway windows (counted from the simulator's start), from
+        # the second one after the gateway first refused.
+        refused = [p["t"] for p in per_second if p.get("rate_limited")]
+        return whole_windows(per_second, first_refused=min(refused) if refused else None), None
     drained = None
     if scenario.warmup_s and scenario.binding:
         limit = scenario.sim.rpm if scenario.binding == "requests" else scenario.sim.tpm
@@ -138,7 +172,8 @@ def scenario_window(per_second: Sequence[Mapping[str, int]], scenario: Scenario)
 def _steady_rates(per_second: Sequence[Mapping[str, int]], scenario: Scenario) -> dict[str, Any]:
     window, drained = scenario_window(per_second, scenario)
     rates = window_rates(per_second, window) if window else {}
-    used = utilization(rates, rpm=scenario.sim.rpm, tpm=scenario.sim.tpm, binding=scenario.binding) if rates else None
+    used = utilization(rates, rpm=scenario.limit("requests"), tpm=scenario.limit("tokens"),
+                       binding=scenario.binding) if rates else None
     return {
         "window": asdict(window) | {"seconds": window.seconds, "warmup_s": scenario.warmup_s,
                                      "bucket_drained_at": drained} if window else None,
@@ -149,9 +184,44 @@ def _steady_rates(per_second: Sequence[Mapping[str, int]], scenario: Scenario) -
         "admitted_per_min": _r(rates.get("admitted_per_min")),
         "rpm_limit": scenario.sim.rpm,
         "tpm_limit": scenario.sim.tpm,
+        "gateway_rpm": scenario.sim.gateway_rpm,
+        "gateway_tpm": scenario.sim.gateway_tpm,
         "binding": scenario.binding,
+        # What utilisation is measured against: the lower of the provider's and the gateway's limit.
+        "binding_limit": scenario.limit(scenario.binding) if scenario.binding else None,
         "utilization": _r(used, 4),
     }
+
+
+def _limit_figures(stats: Mapping[str, Any], scenario: Scenario) -> dict[str, Any]:
+    """The span to the millisecond, a limit scenario's headline ratio, and the busiest minute of admissions."""
+    per_second = stats.get("per_second", [])
+    span = span_s(stats)
+    out: dict[str, Any] = {"span_s": _r(span, 3), "headline": scenario.headline}
+    limit = scenario.limit(scenario.binding) if scenario.binding == "requests" else None
+    if limit and span:
+        # Over the whole span, learning included: what the run got out of the binding limit, start to end.
+        successes = sum(p.get("successes", 0) for p in per_second)
+        out["span_utilization"] = _r(successes / span * 60 / limit, 4)
+    if scenario.headline == "wall_over_ideal" and scenario.sim.rpm:
+        admitted = sum(p.get("admitted", 0) for p in per_second)
+        ideal = ideal_s(admitted, per_minute=scenario.sim.rpm, latency_s=scenario.sim.latency_median_ms / 1000)
+        out |= {"ideal_s": _r(ideal, 3), "wall_over_ideal": _r(ratio(span, ideal), 4)}
+    if scenario.headline == "charged_over_admissible" and scenario.sim.tpm and span is not None:
+        charged = sum(p.get("charged_tokens", 0) for p in per_second)
+        admissible = tokens_admissible(scenario.sim.tpm, span)
+        out |= {"charged_tokens": charged, "tokens_admissible": round(admissible),
+                "charged_over_admissible": _r(ratio(charged, admissible), 4)}
+    # Information, never judged: a bucket admits nothing over its accounting by construction.
+    minutes = {kind: rolling_minute(per_second, limit=limit, key=key, quantize=scenario.sim.quantize)
+               for kind, key, limit in (("requests", "admitted", scenario.sim.rpm),
+                                        ("tokens", "charged_tokens", scenario.sim.tpm)) if limit}
+    out["rolling_minute"] = {kind: asdict(m) | {"allowance": round(m.allowance, 1), "within": m.within}
+                             for kind, m in minutes.items() if m is not None} or None
+    requests = minutes.get("requests")
+    out["max_admitted_rolling_minute"] = requests.admitted if requests else None
+    out["rolling_minute_allowance"] = round(requests.allowance, 1) if requests else None
+    return out
 
 
 def _simulator_counts(stats: Mapping[str, Any]) -> dict[str, Any]:
@@ -168,8 +238,8 @@ def _simulator_counts(stats: Mapping[str, Any]) -> dict[str, Any]:
         "faults": stats.get("faults"),
         # The simulator's own per-second counts, so any window can be recomputed (or charted) later.
         "per_second": [[p["t"], p.get("admitted", 0), p.get("successes", 0), p.get("charged_tokens", 0),
-                        p.get("tokens", 0)] for p in per_second],
-        "per_second_columns": ["t", "admitted", "successes", "charged_tokens", "tokens"],
+                        p.get("tokens", 0), p.get("rate_limited", 0)] for p in per_second],
+        "per_second_columns": ["t", "admitted", "successes", "charged_tokens", "tokens", "rate_limited"],
     }
 
 

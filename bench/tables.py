@@ -1,5 +1,6 @@
-"""What the benchmark shows: one row per run, the ceiling run's memory, the targets, and the same as Markdown for
-README's "Performance" section. Pure functions of the run records and checks.
+"""What the benchmark shows: one row per run, the limit scenarios' engine and cookbook side by side, the ceiling
+run's memory, the targets, and the same as Markdown for README's "Performance" section. Pure functions of the run
+records and checks.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def _s(ms: float | None) -> float | None:
 def _ledger_cell(run: Run) -> str:
     ledger = run.get("ledger")
     if ledger is None:
-        return "n/a (none)" if run["kind"] == "baseline" else "not verified"
+        return "n/a (none)" if run["kind"] in ("baseline", "cookbook") else "not verified"
     return "intact" if ledger.get("ok") else "FAILED"
 
 
@@ -53,7 +54,8 @@ def runs_table(runs: Sequence[Run]) -> Table:
         table.add_column(name, justify=justify)
     for r in runs:
         cells = _shared_cells(r)
-        limit_r = f" / {r['rpm_limit']:,}" if r.get("rpm_limit") else ""
+        limit_r = (f" / {r['rpm_limit']:,}" if r.get("rpm_limit") else "") \
+            + (f" (gateway {r['gateway_rpm']:,})" if r.get("gateway_rpm") else "")
         limit_t = f" / {r['tpm_limit']:,}" if r.get("tpm_limit") else ""
         table.add_row(
             r["scenario"], r["label"], cells["wall"], cells["claims/min"], cells["ok req/min"] + limit_r,
@@ -63,6 +65,59 @@ def runs_table(runs: Sequence[Run]) -> Table:
             cells["decided"] + ("" if r.get("one_decision_per_claim") else " !"),
             _ledger_cell(r),
         )
+    return table
+
+
+# The headline figure of each limit scenario: (results.json key, what the table calls it, format).
+HEADLINES = {
+    "wall_over_ideal": ("wall_over_ideal", "span / ideal", "{:.2f}"),
+    "charged_over_admissible": ("charged_over_admissible", "charged / admissible tokens", "{:.3f}"),
+    "utilization": ("utilization", "utilization", "{:.3f}"),
+}
+LIMIT_COLUMNS = ("scenario", "figure", "engine", "cookbook", "span s", "wall s", "429s", "failed",
+                 "busiest minute (admitted of allowance)")
+
+
+def engine_and_cookbook(runs: Sequence[Run]) -> list[tuple[str, Run | None, Run]]:
+    """(scenario, its first engine run, its cookbook run) for every scenario with a cookbook run, in run order."""
+    pairs = []
+    for cookbook in (r for r in runs if r["kind"] == "cookbook"):
+        engine = next((r for r in runs if r["scenario"] == cookbook["scenario"] and r["kind"] == "engine"), None)
+        pairs.append((cookbook["scenario"], engine, cookbook))
+    return pairs
+
+
+def _both(engine: Run | None, cookbook: Run, key: str, fmt: str = "{}") -> str:
+    return f"{_fmt((engine or {}).get(key), fmt)} / {_fmt(cookbook.get(key), fmt)}"
+
+
+def _busiest(run: Run | None) -> str:
+    if not run or run.get("max_admitted_rolling_minute") is None:
+        return "-"
+    return f"{run['max_admitted_rolling_minute']:,} of {run.get('rolling_minute_allowance') or 0:,.0f}"
+
+
+def limit_rows(runs: Sequence[Run]) -> list[tuple[str, ...]]:
+    """One row per limit scenario: its headline figure for the engine and the cookbook, then engine / cookbook."""
+    rows = []
+    for scenario, engine, cookbook in engine_and_cookbook(runs):
+        key, name, fmt = HEADLINES.get(cookbook.get("headline") or "utilization", HEADLINES["utilization"])
+        rows.append((scenario, name, _fmt((engine or {}).get(key), fmt), _fmt(cookbook.get(key), fmt),
+                     _both(engine, cookbook, "span_s", "{:.1f}"), _both(engine, cookbook, "wall_s", "{:.1f}"),
+                     _both(engine, cookbook, "rate_limited"), _both(engine, cookbook, "failed_claims"),
+                     f"{_busiest(engine)} / {_busiest(cookbook)}"))
+    return rows
+
+
+def limits_table(runs: Sequence[Run]) -> Table | None:
+    rows = limit_rows(runs)
+    if not rows:
+        return None
+    table = Table(title="limit scenarios: the engine next to the cookbook (engine / cookbook; targets judge the engine)")
+    for name in LIMIT_COLUMNS:
+        table.add_column(name, justify="left" if name in ("scenario", "figure") else "right")
+    for row in rows:
+        table.add_row(*row)
     return table
 
 
@@ -99,10 +154,16 @@ def markdown(runs: Sequence[Run], checks: Sequence[Check]) -> str:
         cells = _shared_cells(r)
         lines.append(" | ".join([
             "", r["scenario"], r["label"], cells["wall"], cells["claims/min"],
-            cells["ok req/min"] + (f" ({r['rpm_limit']:,})" if r.get("rpm_limit") else ""),
+            cells["ok req/min"] + (f" ({r['rpm_limit']:,}" + (f", gateway {r['gateway_rpm']:,}"
+                                                                if r.get("gateway_rpm") else "") + ")"
+                                   if r.get("rpm_limit") else ""),
             _fmt(r.get("charged_tokens_per_min"), "{:,.0f}") + (f" ({r['tpm_limit']:,})" if r.get("tpm_limit") else ""),
             cells["util"], cells["429s"], cells["retries"], cells["failed"], cells["latency"], cells["decided"],
             _ledger_cell(r), ""]).strip())
+    limits = limit_rows(runs)
+    if limits:
+        lines += ["", "| " + " | ".join(LIMIT_COLUMNS) + " |", "|---|---|" + "---:|" * (len(LIMIT_COLUMNS) - 2)]
+        lines += ["| " + " | ".join(row) + " |" for row in limits]
     lines += ["", "| scenario | target | bar | measured | met |", "|---|---|---|---|---|"]
     for c in checks:
         met = "n/a" if c.ok is None else ("yes" if c.ok else "**no**")

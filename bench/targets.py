@@ -1,7 +1,8 @@
 """Issue 3's targets, checked against the measured runs (only for the scenarios present).
 
 A run here is the record ``bench.measure`` makes (a dict, because it goes into results.json as it is); a target
-that could not be measured is ``ok=None``, never a pass.
+that could not be measured is ``ok=None``, never a pass. Targets judge the engine's runs only: the baselines
+(seed-style, cookbook) are there for comparison.
 """
 
 from __future__ import annotations
@@ -66,6 +67,26 @@ def _limit_checks(runs: _Runs) -> list[Check]:
     return checks
 
 
+def _limit_scenario_checks(runs: _Runs) -> list[Check]:
+    """The limit scenarios: spend what the provider grants up front, pace per second, learn a gateway's limit."""
+    checks: list[Check] = []
+    if run := runs.first("full-bucket-rpm"):
+        checks.append(_at_most("full-bucket-rpm", "span / ideal", run.get("wall_over_ideal"), 1.05, "{:.2f}"))
+        checks.append(_at_most("full-bucket-rpm", "429s", run.get("rate_limited"), 0, "{:.0f}"))
+    if run := runs.first("full-bucket-tpm"):
+        checks.append(_at_least("full-bucket-tpm", "charged / admissible tokens",
+                                run.get("charged_over_admissible"), 0.95))
+    if run := runs.first("sliding"):
+        checks.append(_at_least("sliding", "utilization", run.get("utilization"), 0.95))
+        checks.append(_at_most("sliding", "429 ratio", run.get("rate_limited_ratio"), 0.02))
+        checks.append(_at_most("sliding", "failed claims", run.get("failed_claims"), 0, "{:.0f}"))
+    if run := runs.first("gateway"):
+        checks.append(_at_least("gateway", "utilization of the gateway's RPM", run.get("utilization"), 0.90))
+        checks.append(_at_most("gateway", "429 ratio (gateway's included)", run.get("rate_limited_ratio"), 0.05))
+        checks.append(_at_most("gateway", "failed claims", run.get("failed_claims"), 0, "{:.0f}"))
+    return checks
+
+
 def _speedup_checks(runs: _Runs) -> list[Check]:
     if "latency-bound" not in runs.by_scenario:
         return []
@@ -112,7 +133,8 @@ def _integrity_checks(run: Run) -> list[Check]:
 def check_targets(runs: Sequence[Run]) -> list[Check]:
     """Issue 3's targets against the measured runs (only for the scenarios present)."""
     grouped = _Runs(runs)
-    checks = _limit_checks(grouped) + _speedup_checks(grouped) + _ceiling_checks(grouped)
+    checks = _limit_checks(grouped) + _limit_scenario_checks(grouped) + _speedup_checks(grouped) \
+        + _ceiling_checks(grouped)
     for run in runs:
         checks += _integrity_checks(run)
     return checks
