@@ -16,6 +16,7 @@ from claim_assess.actors.metrics import RunMetrics
 from claim_assess.actors.restarts import through_restart
 from claim_assess.errors import LLMCallError
 from claim_assess.llm.limiter import AttemptOutcome, Permit
+from claim_assess.llm.budget import START_BURST_S
 from claim_assess.llm.ratelimit import Enforcement, LimiterStats, RateLimiter, Reservation
 from claim_assess.llm.shared_limiter import SharedLimiterClient
 
@@ -23,7 +24,7 @@ RESTART_WAIT_S = 60.0
 
 
 class RateLimiterActor:
-    def __init__(self, rpm: int | None, tpm: int | None, run_id: str = "", burst_s: float = 1.0,
+    def __init__(self, rpm: int | None, tpm: int | None, run_id: str = "", burst_s: float = START_BURST_S,
                  learned: Sequence[Mapping] = ()):
         self._core = RateLimiter(rpm, tpm, burst_s=burst_s, learned=[Enforcement.from_json(e) for e in learned])
         self._metrics = RunMetrics(run_id) if run_id else None

@@ -98,11 +98,17 @@ class Outcome:
     limiter: RecordingLimiter = field(repr=False)
 
 
+class PausingLimiter(RecordingLimiter):
+    """A limiter that, like the shared one, holds the fleet back after a 429 itself."""
+
+    pauses_on_429 = True
+
+
 def run(url: str, prompt: PromptSpec, parse=parse_coverage_answer, *, key: str = API_KEY,
-        policy: RetryPolicy = FAST, timeout_s: float = 10.0) -> Outcome:
+        policy: RetryPolicy = FAST, timeout_s: float = 10.0, limiter: RecordingLimiter | None = None) -> Outcome:
     records: list[AttemptRecord] = []
     delays: list[float] = []
-    limiter = RecordingLimiter()
+    limiter = limiter if limiter is not None else RecordingLimiter()
 
     async def fake_sleep(seconds: float) -> None:  # the policy's waits are checked, never slept
         delays.append(seconds)
@@ -262,6 +268,15 @@ def test_rate_limit_hint_is_a_floor_and_attempts_run_out(simulator):
     assert [r.status for r in out.records] == [429, 429, 429]
     assert len(out.delays) == 2 and all(d >= 59.0 for d in out.delays)  # the server said about 60 s
     assert out.stats.rate_limited_requests == 3
+
+
+def test_a_limiter_that_pauses_the_fleet_itself_is_not_waited_out_twice(simulator):
+    sim = simulator(rpm=1, retry_after_rate=1.0)
+    assert run(sim.url, coverage_prompt()).error is None
+    out = run(sim.url, coverage_prompt(), policy=dataclasses.replace(FAST, max_attempts=3, deadline_s=600),
+              limiter=PausingLimiter())
+    assert [r.status for r in out.records] == [429, 429, 429]
+    assert len(out.delays) == 2 and all(d < 59.0 for d in out.delays)  # the backoff only: the limiter holds the rest
 
 
 def test_deadline_is_never_overrun(simulator):

@@ -67,7 +67,7 @@ def test_limiter_never_grants_more_than_the_rpm_over_a_minute():
 
 def test_token_budget_binds_and_large_requests_are_not_starved():
     clock = FakeClock()
-    limiter = RateLimiter(rpm=None, tpm=6000, clock=clock)  # 100 tokens/s, burst 100
+    limiter = RateLimiter(rpm=None, tpm=6000, burst_s=1.0, clock=clock)  # 100 tokens/s, burst 100
     first = limiter.reserve(500)
     second = limiter.reserve(50)
     assert first.delay_s == pytest.approx(4.0)  # 400 tokens of debt at 100/s
@@ -76,7 +76,7 @@ def test_token_budget_binds_and_large_requests_are_not_starved():
 
 def test_the_prompt_estimate_error_is_refunded_but_not_the_unused_completion_allowance():
     clock = FakeClock()
-    limiter = RateLimiter(rpm=None, tpm=6000, clock=clock)  # burst 100
+    limiter = RateLimiter(rpm=None, tpm=6000, burst_s=1.0, clock=clock)  # burst 100
     reservation = limiter.reserve(100)  # an estimated 60 prompt tokens + max_completion_tokens 40
     assert limiter.stats().tokens_level == pytest.approx(0)
     outcome = AttemptOutcome(200, {}, prompt_tokens=50, completion_tokens=5, max_completion_tokens=40)
@@ -174,7 +174,7 @@ def test_limits_are_learned_from_the_first_response_headers_when_not_given():
 
 def test_remaining_below_our_estimate_re_anchors_the_budget_downwards_only():
     clock = FakeClock()
-    limiter = RateLimiter(rpm=600, clock=clock)  # burst 10
+    limiter = RateLimiter(rpm=600, burst_s=1.0, clock=clock)  # burst 10
     limiter.settle(limiter.reserve(1).permit, AttemptOutcome(200, {"x-ratelimit-remaining-requests": "2"}, 1, 1))
     assert limiter.stats().requests_level == pytest.approx(2)
     limiter.settle(limiter.reserve(1).permit, AttemptOutcome(200, {"x-ratelimit-remaining-requests": "500"}, 1, 1))

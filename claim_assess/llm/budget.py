@@ -1,6 +1,7 @@
 """One budget of the shared limiter (requests or tokens per minute), and what it learns of how the provider enforces.
 
-It starts conservatively: a bucket refilled at the limit's rate that holds ``burst_s`` seconds of it. Then it learns
+It starts conservatively: a bucket refilled at the limit's rate that holds ``burst_s`` seconds of it (by default
+none: one request at a time, evenly spaced, until the provider's headers show it may hold more). Then it learns
 from every answer and every 429 (see docs/architecture.md, "How the limiter learns"):
 
 - **Trust what the server says it has.** Answers straight from the provider whose headers show a minute bucket
@@ -10,7 +11,7 @@ from every answer and every 429 (see docs/architecture.md, "How the limiter lear
 - **Learn the enforcement granularity.** Headers that show a bucket refilling within seconds, or a 429 on a request the
   limiter had budget for, mean the provider enforces over a shorter window: the budget switches to smooth pacing
   (requests evenly spaced, a burst of one request) for the rest of the run. Later such 429s lower the paced rate a
-  little (x0.98); a quiet stretch raises it back, never above the limit.
+  little (x0.99); a quiet stretch raises it back, never above the limit.
 - **Learn a hidden lower limit.** A gateway's 429 that names its own limit (LiteLLM's ``rpm_limit``), or a 429 while
   the headers still showed budget (a gateway, a shared key), reveals a limit the headers do not describe: the budget
   paces at that limit (the named one, else what was admitted in the last minute), stops raising itself on headers,
@@ -34,10 +35,11 @@ from claim_assess.llm.retry import parse_duration, retry_hint
 
 log = logging.getLogger(__name__)
 
+START_BURST_S = 0.0  # no burst until the provider shows one: a strict provider's first second is no 429 storm
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 20.0
 SHORT_WINDOW_S = 10.0  # a bucket that refills within this is enforced per second, not per minute
-PACED_DECREASE = 0.98  # a 429 while paced: the paced rate steps down by 2 %
+PACED_DECREASE = 0.99  # a 429 while paced: the paced rate steps down by 1 %
 PACED_FLOOR = 0.5
 PACED_PROBE_S, PACED_PROBE_STEP = 20.0, 0.005  # a quiet stretch of 20 s: the paced rate steps back up by 0.5 %
 HIDDEN_HEADROOM = 0.97  # pace a revealed limit a little under it: a fixed window forgives no jitter
@@ -351,7 +353,7 @@ class Budget:
             self.state = replace(self.state, hidden_limit=max(1, math.floor(self.state.hidden_limit * PACED_DECREASE)))
             self._retune()
         else:
-            self.state = replace(self.state, scale=max(PACED_FLOOR, self.state.scale * PACED_DECREASE))
+            self.state = replace(self.state, scale=round(max(PACED_FLOOR, self.state.scale * PACED_DECREASE), 4))
             self._retune()
 
     def _headers_showed_budget(self, headers: Mapping[str, str], mark: Mark) -> bool:
@@ -393,7 +395,7 @@ class Budget:
             raised = state.hidden_limit + max(1, round(state.hidden_limit * HIDDEN_PROBE_STEP))
             self.state = replace(state, hidden_limit=raised if raised < (state.limit or math.inf) else None)
         elif state.hidden_limit is None and state.scale < 1.0 and now - self._last_change >= PACED_PROBE_S:
-            self.state = replace(state, scale=min(1.0, state.scale + PACED_PROBE_STEP))
+            self.state = replace(state, scale=round(min(1.0, state.scale + PACED_PROBE_STEP), 4))
         else:
             return
         self._last_change = now

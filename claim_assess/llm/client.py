@@ -105,6 +105,7 @@ class LLMClient:
         self.model = model
         self.endpoint = public_endpoint(base_url)
         self._limiter = limiter
+        self._limiter_pauses = bool(getattr(limiter, "pauses_on_429", False))
         self._policy = policy
         self._clock = clock
         self._wall_clock = wall_clock
@@ -174,7 +175,10 @@ class LLMClient:
                     invalid += 1
                     if invalid >= policy.invalid_output_attempts:
                         raise InvalidOutputError(f"answer broke the schema {invalid} time(s): {why}")
-                delay = policy.next_delay(attempt, kind, result.hint_s, elapsed, self._rng)
+                # A limiter that pauses the whole fleet on a 429 holds this retry back for as long as it must (it may
+                # know the window frees before a gateway's generic "retry after 60"): no second wait for the hint.
+                hint = None if kind.rate_limited and self._limiter_pauses else result.hint_s
+                delay = policy.next_delay(attempt, kind, hint, elapsed, self._rng)
                 if delay is None:
                     if attempt < policy.max_attempts:
                         raise DeadlineExceeded(f"deadline of {policy.deadline_s}s would pass: {why}")

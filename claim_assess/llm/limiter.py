@@ -64,6 +64,9 @@ class AttemptOutcome:
 
 @runtime_checkable
 class Limiter(Protocol):
+    """``pauses_on_429`` (optional, default False): the limiter itself holds every request back after a 429 for
+    as long as the provider needs, so the client does not wait out the server's hint a second time."""
+
     async def acquire(self, tokens: int) -> Permit:
         """Wait until the request and token budget allows one more request of ``tokens``."""
         ...

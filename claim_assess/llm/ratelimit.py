@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from claim_assess.errors import QuotaExhausted
-from claim_assess.llm.budget import Budget, Enforcement, Mark
+from claim_assess.llm.budget import START_BURST_S, Budget, Enforcement, Mark
 from claim_assess.llm.bucket import Clock, TokenBucket
 from claim_assess.llm.gateway import behind_gateway
 from claim_assess.llm.limiter import AttemptOutcome, Permit
@@ -87,7 +87,7 @@ class RateLimiter:
         rpm: int | None = None,
         tpm: int | None = None,
         *,
-        burst_s: float = 1.0,
+        burst_s: float = START_BURST_S,
         clock: Clock = time.monotonic,
         learned: Iterable[Enforcement] = (),
     ):

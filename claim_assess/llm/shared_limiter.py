@@ -30,6 +30,8 @@ LOCAL_PERMIT = "local"
 
 
 class SharedLimiterClient:
+    pauses_on_429 = True  # a 429 pauses the shared budget for the whole fleet (llm.budget)
+
     def __init__(
         self,
         reserve: Callable[[int], Awaitable[Reservation]],
