@@ -363,3 +363,48 @@ def test_requests_sent_before_any_limit_was_known_count_as_admitted_for_the_gate
     refused = limiter.reserve(10)
     limiter.settle(refused.permit, too_many(GATEWAY_429, {"llm_provider-retry-after": "60"}))
     assert 25 < limiter.stats().paused_for_s < 40
+
+
+def test_a_real_litellm_body_names_the_limit_one_request_before_its_count_reaches_it():
+    # As a LiteLLM 1.108 proxy answered: it refuses when one more request would pass the limit.
+    real = GATEWAY_429.replace("'current_rpm': 60", "'current_rpm': 59")
+    clock = FakeClock()
+    limiter = RateLimiter(rpm=120, clock=clock)
+    refused = limiter.reserve(10)
+    limiter.settle(refused.permit, too_many(real, {"llm_provider-retry-after": "60"}))
+    assert requests_state(limiter).hidden_limit == 60
+
+
+def test_when_the_window_does_not_free_as_the_bound_said_the_next_pause_is_the_gateways_hint():
+    clock = FakeClock()
+    limiter = RateLimiter(clock=clock)
+    for _ in range(60):
+        reservation = limiter.reserve(10)
+        clock.now += reservation.delay_s
+        limiter.settle(reservation.permit, ok(headers(120, 119, "500ms")))
+        clock.now += 0.5
+    gateway_says = {"llm_provider-retry-after": "60"}
+    first = limiter.reserve(10)
+    limiter.settle(first.permit, too_many(GATEWAY_429, gateway_says))
+    bounded = limiter.stats().paused_for_s
+    assert bounded < 40
+    clock.now += bounded + 0.1
+    again = limiter.reserve(10)  # booked after the bounded pause, refused again with no answer in between
+    clock.now += again.delay_s
+    limiter.settle(again.permit, too_many(GATEWAY_429, gateway_says))
+    assert limiter.stats().paused_for_s == pytest.approx(60.0)
+
+
+def test_a_request_booked_before_a_429_waits_out_the_pause_when_it_asks_again_and_loses_no_slot():
+    clock = FakeClock()
+    limiter = RateLimiter(rpm=180, clock=clock)
+    first, queued = limiter.reserve(10), limiter.reserve(10)  # queued: told to go in 1/3 s
+    assert queued.delay_s == pytest.approx(1 / 3)
+    clock.now += 0.1
+    limiter.settle(first.permit, too_many(RPM_429.replace("0.2s", "2s")))  # the provider says: wait 2 s
+    clock.now += queued.delay_s - 0.1
+    again = limiter.recheck(queued.permit)
+    pause_ends_in = 2.1 - queued.delay_s
+    assert pause_ends_in <= again.delay_s <= pause_ends_in + 1 / 3  # it waits the pause out instead of being refused
+    clock.now += again.delay_s
+    assert limiter.reserve(10).delay_s == pytest.approx(1 / 3, abs=0.01)  # and the next one keeps its spacing

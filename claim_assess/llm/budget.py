@@ -147,6 +147,8 @@ class Budget:
         self._admitted: deque[tuple[float, float]] = deque()  # (send time, amount) of what the provider let in
         self._last_remaining: tuple[int, Mark] | None = None
         self._heard = False  # an answer has said what the provider has left of this budget
+        self._evidence_in_a_row = 0  # 429s that tested the current pacing, with no answer in between
+        self._paused_at = -math.inf  # when a 429 last paused this budget
         if per_min is not None:
             self._set_limit(per_min)
         if learned is not None:
@@ -218,6 +220,12 @@ class Budget:
         now = self._clock()
         if self.bucket is None:
             return 0.0, mark
+        if self._paused_at > mark.booked_at and self.bucket.paused_for() > 0:
+            # A 429 since it was booked: the provider's budget is spent, so it waits out the pause and takes a new
+            # place in line after it. Its first place is given back (it was never used), else every request caught
+            # by a pause would cost the run one slot; in the header estimates it still counts twice, which errs low.
+            self.bucket.refund(mark.amount)
+            return self.book(mark.amount)
         wait = self.bucket.paused_for() if self.bucket.level >= 0 else max(0.0, mark.send_at - now)
         if now + wait >= mark.send_at:
             return wait, mark
@@ -247,7 +255,7 @@ class Budget:
             now = self._clock()
             mark = Mark(self._booked, 0.0, amount, now, now)
         self._remember_admitted(mark)
-        self.consecutive_429 = 0
+        self.consecutive_429 = self._evidence_in_a_row = 0
         seen = _read_headers(headers, self.name)
         if self.bucket is None:
             if seen.limit:
@@ -293,6 +301,7 @@ class Budget:
         now = self._clock()
         # Only a request booked after the last adaptation tests it: those booked before were scheduled the old way.
         evidence = mark is not None and mark.booked_at > self._last_adapted
+        self._evidence_in_a_row += int(evidence)
         self.rate_limited += 1
         self.consecutive_429 += 1
         if self.bucket is not None:
@@ -308,6 +317,7 @@ class Budget:
         pause = self._pause_for(hint if hint is not None else self._reset_hint(headers), now)
         if self.bucket is not None:
             self.bucket.pause(pause)
+            self._paused_at = now
         log.info("429 on %s: the fleet pauses this budget for %.1fs (%d in a row)", self.name, pause,
                  self.consecutive_429)
         return pause
@@ -326,7 +336,9 @@ class Budget:
         """
         frees_in = None
         hidden = self.state.hidden_limit
-        if hidden is not None and len(self._admitted) >= hidden:
+        # A second tested 429 with no answer in between: the window did not free when the bound said (someone else
+        # shares the limit, or its minutes are aligned elsewhere), so this time the hint alone applies.
+        if hidden is not None and len(self._admitted) >= hidden and self._evidence_in_a_row < 2:
             frees_in = self._admitted[-hidden][0] + ADMITTED_WINDOW_S + WINDOW_SLACK_S - now
             frees_in = frees_in if frees_in > 0 else None
         if hint is not None:

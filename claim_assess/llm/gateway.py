@@ -38,12 +38,16 @@ def _numbers(key: str, text: str) -> list[int]:
 def gateway_limit(body: str | None) -> GatewayLimit | None:
     """The gateway's own limit that refused a request, when its 429 body names one (None otherwise).
 
-    A deployment list may hold several deployments; the model's limit is then their sum, and it was hit when
-    every listed deployment is at its limit.
+    A deployment list may hold several deployments; the model's limit is then their sum. LiteLLM refuses when one
+    more request would pass ``rpm_limit`` (a real 1.108 proxy answered with ``'current_rpm': 59, 'rpm_limit': 60``),
+    so a request limit within one request per deployment of its count is the one that refused; otherwise a named
+    token limit (whose test includes the prompt, which the body does not give).
     """
     text = body or ""
-    for budget, short in (("requests", "rpm"), ("tokens", "tpm")):
-        limits, current = _numbers(f"{short}_limit", text), _numbers(f"current_{short}", text)
-        if limits and len(current) >= len(limits) and sum(current) >= sum(limits):
-            return GatewayLimit(budget, sum(limits))
-    return None
+    rpm, current_rpm = _numbers("rpm_limit", text), _numbers("current_rpm", text)
+    if rpm and len(current_rpm) >= len(rpm) and sum(current_rpm) + len(rpm) >= sum(rpm):
+        return GatewayLimit("requests", sum(rpm))
+    tpm = _numbers("tpm_limit", text)
+    if tpm:
+        return GatewayLimit("tokens", sum(tpm))
+    return GatewayLimit("requests", sum(rpm)) if rpm else None

@@ -64,14 +64,18 @@ class SharedLimiterClient:
         return permit
 
     async def _wait(self, reservation: Reservation) -> None:
-        # While the limiter has not heard from the provider yet, a long wait is slept in short steps, asking again
-        # after each: the first answer may show budget that makes it unnecessary.
-        while self._recheck is not None and reservation.recheck_s is not None \
-                and reservation.delay_s > reservation.recheck_s:
-            await self._sleep(reservation.recheck_s)
+        # A request that had to wait asks again before it goes: a 429 heard meanwhile paused the budget, and a
+        # request booked before it would otherwise be sent into a spent window. While the limiter has not heard
+        # from the provider yet, a long wait is slept in short steps, asking after each: the first answer may show
+        # budget that makes it unnecessary.
+        while reservation.delay_s > 0:
+            if self._recheck is None:
+                await self._sleep(reservation.delay_s)
+                return
+            step = reservation.delay_s if reservation.recheck_s is None else min(reservation.delay_s,
+                                                                                  reservation.recheck_s)
+            await self._sleep(step)
             reservation = await self._recheck(reservation.permit)
-        if reservation.delay_s > 0:
-            await self._sleep(reservation.delay_s)
 
     async def release(self, permit: Permit, outcome: AttemptOutcome) -> None:
         self._inflight -= 1
