@@ -95,6 +95,7 @@ class Mark:
     amount: float
     booked_at: float
     send_at: float  # when its caller was told to send it
+    shifted_for: float = -math.inf  # the pause (its start) this booking was already moved back for
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ class Budget:
         self._last_remaining: tuple[int, Mark] | None = None
         self._heard = False  # an answer has said what the provider has left of this budget
         self._evidence_in_a_row = 0  # 429s that tested the current pacing, with no answer in between
-        self._paused_at = -math.inf  # when a 429 last paused this budget
+        self._paused_at = self._pause_end = -math.inf  # when a 429 last paused this budget, and until when
         if per_min is not None:
             self._set_limit(per_min)
         if learned is not None:
@@ -220,12 +221,11 @@ class Budget:
         now = self._clock()
         if self.bucket is None:
             return 0.0, mark
-        if self._paused_at > mark.booked_at and self.bucket.paused_for() > 0:
-            # A 429 since it was booked: the provider's budget is spent, so it waits out the pause and takes a new
-            # place in line after it. Its first place is given back (it was never used), else every request caught
-            # by a pause would cost the run one slot; in the header estimates it still counts twice, which errs low.
-            self.bucket.refund(mark.amount)
-            return self.book(mark.amount)
+        if self._paused_at > max(mark.booked_at, mark.shifted_for) and mark.send_at > self._paused_at:
+            # A 429 since it was booked, before it went: a pause stops the bucket's clock, so every place booked
+            # beyond its start moves back by its length. The spacing between them stays, and no place is lost.
+            send_at = mark.send_at + (self._pause_end - self._paused_at)
+            return max(0.0, send_at - now), replace(mark, send_at=send_at, shifted_for=self._paused_at)
         wait = self.bucket.paused_for() if self.bucket.level >= 0 else max(0.0, mark.send_at - now)
         if now + wait >= mark.send_at:
             return wait, mark
@@ -317,7 +317,9 @@ class Budget:
         pause = self._pause_for(hint if hint is not None else self._reset_hint(headers), now)
         if self.bucket is not None:
             self.bucket.pause(pause)
-            self._paused_at = now
+            if now > self._pause_end:  # a new pause, not an extension of the one under way
+                self._paused_at = now
+            self._pause_end = max(self._pause_end, now + pause)
         log.info("429 on %s: the fleet pauses this budget for %.1fs (%d in a row)", self.name, pause,
                  self.consecutive_429)
         return pause
