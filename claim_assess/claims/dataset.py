@@ -11,9 +11,7 @@ entry's identity (a unique ``claim_id``) and whether it parsed at all.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,13 +23,12 @@ import pyarrow.parquet as pq
 
 from claim_assess.errors import ClaimInputError, DatasetError
 from claim_assess.files import replacing
-from claim_assess.strict_json import reject_duplicate_keys
+from claim_assess.claims.entry_json import first_line, parse_json_object
 from claim_assess.claims.models import Policy, is_identifier, parse_policy, short_repr
 
 POLICIES_FILE = "policies.jsonl"
 CLAIMS_SOURCES = ("claims.jsonl", "claims.parquet", "claims")
 _PARQUET_BATCH_ROWS = 1024
-_SURROGATE = re.compile("[\ud800-\udfff]")  # lone UTF-16 halves: legal JSON escapes, never Unicode text
 
 
 @dataclass(frozen=True)
@@ -56,101 +53,6 @@ class Dataset:
 
 def raw_policy(dataset: Dataset, policy_id: str) -> dict | None:
     return dataset.raw_policies.get(policy_id)
-
-
-# --- JSON parsing ------------------------------------------------------------------------------------
-
-
-class _JSONRejected(ValueError):
-    pass
-
-
-_NO_DUPLICATE_KEYS = reject_duplicate_keys(_JSONRejected, short_repr)
-
-
-@dataclass(frozen=True)
-class _NonFinite:
-    """Stands in for NaN / Infinity while parsing, so the error can say which field held it."""
-
-    token: str
-
-
-def _no_constants(name: str) -> Any:
-    return _NonFinite(name)
-
-
-def parse_json_object(data: bytes | str) -> tuple[dict | None, str | None]:
-    """(object, None) or (None, message). Strict JSON: no duplicate keys, no NaN/Infinity, and I-JSON
-    strings (RFC 7493): an escaped lone surrogate such as ``"\\ud800"`` parses in Python but is no
-    Unicode text, cannot be encoded as UTF-8 and has no canonical form, so the entry is unreadable
-    and the message names the field that holds it."""
-    try:
-        text = data.decode("utf-8") if isinstance(data, bytes) else data
-    except UnicodeDecodeError as exc:
-        return None, f"not valid UTF-8 ({exc.reason} at byte {exc.start})"
-    text = text.removeprefix("\ufeff")  # editors on some systems start files with a byte-order mark
-    try:
-        value = json.loads(text, object_pairs_hook=_NO_DUPLICATE_KEYS, parse_constant=_no_constants)
-    except _JSONRejected as exc:
-        return None, f"not valid JSON: {exc}"
-    except json.JSONDecodeError as exc:
-        return None, f"not valid JSON: {exc.msg} at column {exc.colno}"
-    except RecursionError:
-        return None, "not valid JSON: nested too deeply"
-    except ValueError as exc:
-        # Python refuses to convert integers of more than 4300 digits (CVE-2020-10735 guard);
-        # json.loads lets that ValueError through instead of a JSONDecodeError.
-        return None, f"not valid JSON: {_first_line(str(exc))}"
-    if not isinstance(value, dict):
-        return None, f"expected a JSON object, got {_json_kind(value)}"
-    problem = _first_unacceptable(value)
-    if problem is not None:
-        return None, problem
-    return value, None
-
-
-def _first_unacceptable(value: Any) -> str | None:
-    """Where the first lone surrogate or NaN / Infinity is ("line_items[0].description: ..."), or None.
-
-    An explicit stack rather than recursion: json.loads accepts nesting deeper than Python's own limit.
-    """
-    stack: list[tuple[str, Any]] = [("", value)]
-    while stack:
-        path, node = stack.pop()
-        if isinstance(node, _NonFinite):
-            return f"{path or 'the value'}: {node.token} is not valid JSON"
-        if isinstance(node, str):
-            found = _SURROGATE.search(node)
-            if found is not None:
-                where = f"{path}: " if path else ""
-                return (f"{where}text is not valid Unicode "
-                        f"(lone surrogate U+{ord(found.group()):04X} at index {found.start()})")
-        elif isinstance(node, dict):
-            for key, child in reversed(list(node.items())):
-                if _SURROGATE.search(key):
-                    return f"{path or 'the object'}: a field name is not valid Unicode, got {short_repr(key)}"
-                name = key if key.isprintable() and len(key) <= 64 else short_repr(key)
-                stack.append((f"{path}.{name}" if path else name, child))
-        elif isinstance(node, list):
-            stack.extend((f"{path}[{i}]", child) for i, child in reversed(list(enumerate(node))))
-    return None
-
-
-def _first_line(text: str, limit: int = 120) -> str:
-    line = text.splitlines()[0] if text else ""
-    return line if len(line) <= limit else line[:limit] + "..."
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    if value is None:
-        return "null"
-    return "a number"
 
 
 def _jsonl_lines(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -281,7 +183,7 @@ def _batch_rows(batch: pa.RecordBatch) -> Iterator[tuple[dict[str, Any] | None, 
             try:
                 yield batch.slice(index, 1).to_pylist()[0], None
             except (UnicodeDecodeError, pa.ArrowException, ValueError) as exc:
-                yield None, _first_line(str(exc))
+                yield None, first_line(str(exc))
         return
     for row in rows:
         yield row, None
