@@ -177,10 +177,25 @@ def test_a_claim_the_pipeline_fails_carries_the_pipelines_error(tmp_path: Path) 
     assert plan.to_assess == 1 and plan.rule_decided == 0 and plan.assessment_calls == 1
 
 
-def test_every_claim_is_planned_on_one_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_claims_are_planned_without_an_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The planning advisor never waits: a loop (or a task per coverage question) would cost more than the claim.
     loops = []
     real_run = asyncio.run
     monkeypatch.setattr(asyncio, "run", lambda main: loops.append(main) or real_run(main))
     dataset = read_dataset(SAMPLE)
     plan = plan_run(dataset, dataset.entries, rpm=None, tpm=None, model="m")
-    assert plan.claims == len(dataset.entries) > 1 and len(loops) == 1
+    assert plan.claims == len(dataset.entries) > 1 and loops == []
+
+
+def test_entries_are_a_stream_walked_once() -> None:
+    dataset = read_dataset(SAMPLE)
+    walked = []
+
+    def stream():  # no len(), no second pass
+        for entry in dataset.entries:
+            walked.append(entry.claim_id)
+            yield entry
+
+    plan = plan_run(dataset, stream(), rpm=None, tpm=None, model="m")
+    assert plan == plan_run(dataset, dataset.entries, rpm=None, tpm=None, model="m")
+    assert walked == [e.claim_id for e in dataset.entries]

@@ -12,10 +12,12 @@ Names compare with normalize_name; results carry the policy's own spelling of a 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from claim_assess.claims.memo import PerRecord
 from claim_assess.claims.models import LineItem, Policy, normalize_name
 
 if TYPE_CHECKING:  # prompts imports this module for ItemCoverage
@@ -51,20 +53,42 @@ class ItemCoverage:
     reason: str | None
 
 
+@dataclass(frozen=True)
+class _PolicyNames:
+    """A policy's component names, normalized once: each lookup below was a scan of every name of the policy,
+    normalized again, for every line item."""
+
+    clause_of: Mapping[str, str]  # component key -> clause of the first exclusion that names it
+    category_of: Mapping[str, str]  # component key -> the first coverage category that names it
+    in_category: frozenset[tuple[str, str]]  # (category, component key) for every component of every category
+    category_named: Mapping[str, str]  # category key -> the policy's spelling (the last, if two share a key)
+
+    @classmethod
+    def of(cls, policy: Policy) -> _PolicyNames:
+        clause_of: dict[str, str] = {}
+        for exclusion in policy.exclusions:
+            for component in exclusion.components:
+                clause_of.setdefault(normalize_name(component), exclusion.clause)
+        category_of: dict[str, str] = {}
+        in_category: set[tuple[str, str]] = set()
+        for category in policy.coverage:
+            for component in category.components:
+                key = normalize_name(component)
+                category_of.setdefault(key, category.category)
+                in_category.add((category.category, key))
+        category_named = {normalize_name(c.category): c.category for c in policy.coverage}
+        return cls(clause_of, category_of, frozenset(in_category), category_named)
+
+
+_policy_names = PerRecord(_PolicyNames.of)
+
+
 def _exclusion_clause(component: str, policy: Policy) -> str | None:
-    key = normalize_name(component)
-    for exclusion in policy.exclusions:
-        if any(normalize_name(c) == key for c in exclusion.components):
-            return exclusion.clause
-    return None
+    return _policy_names(policy).clause_of.get(normalize_name(component))
 
 
 def _category_of(component: str, policy: Policy) -> str | None:
-    key = normalize_name(component)
-    for category in policy.coverage:
-        if any(normalize_name(c) == key for c in category.components):
-            return category.category
-    return None
+    return _policy_names(policy).category_of.get(normalize_name(component))
 
 
 def match_by_rule(item: LineItem, policy: Policy) -> ItemCoverage | None:
@@ -92,7 +116,7 @@ def from_llm_answer(item: LineItem, policy: Policy, answer: CoverageAnswer | Non
         return ItemCoverage(item.item_id, REVIEW, METHOD_LLM, None, None, item.component, item.total, None,
                             LLM_INVALID_OUTPUT)
 
-    categories = {normalize_name(c.category): c.category for c in policy.coverage}
+    categories = _policy_names(policy).category_named
     category = categories.get(normalize_name(answer.category)) if answer.category is not None else None
     component_known = answer.component is not None and (
         _category_of(answer.component, policy) is not None or _exclusion_clause(answer.component, policy) is not None
@@ -127,8 +151,4 @@ def from_llm_answer(item: LineItem, policy: Policy, answer: CoverageAnswer | Non
 
 
 def _category_of_in(component: str, category: str, policy: Policy) -> bool:
-    key = normalize_name(component)
-    for entry in policy.coverage:
-        if entry.category == category and any(normalize_name(c) == key for c in entry.components):
-            return True
-    return False
+    return (category, normalize_name(component)) in _policy_names(policy).in_category

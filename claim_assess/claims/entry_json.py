@@ -9,9 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from claim_assess.claims.models import short_repr
-from claim_assess.strict_json import reject_duplicate_keys
+from claim_assess.strict_json import loads_with, reject_duplicate_keys
 
 _SURROGATE = re.compile("[\ud800-\udfff]")  # lone UTF-16 halves: legal JSON escapes, never Unicode text
+# Where a parsed value can get a surrogate from: the text itself (a str argument; decoded UTF-8 never holds one)
+# or an escape \uD800-\uDFFF (json accepts its hex digits in either case, the u only in lower case). A match
+# may be a false alarm (an escaped backslash before "ud800", a surrogate pair that decodes to one character):
+# then the walk below looks, and finds nothing.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class _JSONRejected(ValueError):
@@ -32,6 +37,9 @@ def _no_constants(name: str) -> Any:
     return _NonFinite(name)
 
 
+_DECODER = json.JSONDecoder(object_pairs_hook=_NO_DUPLICATE_KEYS, parse_constant=_no_constants)
+
+
 def parse_json_object(data: bytes | str) -> tuple[dict | None, str | None]:
     """(object, None) or (None, message). Strict JSON: no duplicate keys, no NaN/Infinity, and I-JSON
     strings (RFC 7493): an escaped lone surrogate such as ``"\\ud800"`` parses in Python but is no
@@ -43,7 +51,7 @@ def parse_json_object(data: bytes | str) -> tuple[dict | None, str | None]:
         return None, f"not valid UTF-8 ({exc.reason} at byte {exc.start})"
     text = text.removeprefix("\ufeff")  # editors on some systems start files with a byte-order mark
     try:
-        value = json.loads(text, object_pairs_hook=_NO_DUPLICATE_KEYS, parse_constant=_no_constants)
+        value = loads_with(_DECODER, text)
     except _JSONRejected as exc:
         return None, f"not valid JSON: {exc}"
     except json.JSONDecodeError as exc:
@@ -56,6 +64,12 @@ def parse_json_object(data: bytes | str) -> tuple[dict | None, str | None]:
         return None, f"not valid JSON: {first_line(str(exc))}"
     if not isinstance(value, dict):
         return None, f"expected a JSON object, got {_json_kind(value)}"
+    # The walk over every value costs more than the parse; skip it when neither a NaN / Infinity token (json
+    # calls parse_constant only for the bare words NaN, Infinity, -Infinity) nor a surrogate can be in it.
+    maybe_surrogate = ("\\u" in text and _SURROGATE_ESCAPE.search(text) is not None) or (
+        not isinstance(data, bytes) and _SURROGATE.search(text) is not None)
+    if "NaN" not in text and "Infinity" not in text and not maybe_surrogate:
+        return value, None
     problem = _first_unacceptable(value)
     if problem is not None:
         return None, problem

@@ -7,15 +7,20 @@ not mark it FAILED) and asyncio.CancelledError.
 Deviation from a literal reading of spec 2.3, documented: when a hard check has failed, rule 1 decides
 DENY whatever coverage says, so items that would need the LLM are marked ``not_assessed`` / ``skipped``
 and no LLM call is made at all.
+
+The steps themselves never wait: ``assessment_steps`` is a generator that yields the questions it needs answered
+(``Questions``) and is sent the outcomes, so the one claim's logic serves two drivers: ``assess_claim`` asks an
+async ``Advisor`` (a claim's coverage questions concurrently), and ``assess_claim_now`` asks a plain function, for
+callers whose answers need no waiting (the dry-run planner: no event loop, no task per question).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from claim_assess.errors import ClaimInputError, InvalidOutputError, LLMError, QuotaExhausted
 from claim_assess.claims.coverage import ItemCoverage, from_llm_answer, match_by_rule, not_assessed
@@ -25,7 +30,6 @@ from claim_assess.claims.models import MAX_MONEY, Claim, LineItem, Policy, is_id
 from claim_assess.claims.payout import compute_payout
 from claim_assess.claims.prompts import (
     AssessmentAnswer,
-    CoverageAnswer,
     PromptSpec,
     assessment_prompt,
     coverage_prompt,
@@ -73,30 +77,49 @@ class _ClaimFailed(Exception):
     """Internal: a step failed in a way that makes this claim FAILED (never leaves this module)."""
 
 
-async def _classify(item: LineItem, policy: Policy, advisor: Advisor) -> ItemCoverage:
-    answer: CoverageAnswer | None
+@dataclass(frozen=True)
+class Questions:
+    """What the steps need answered before they go on: the one assessment question, or a claim's coverage
+    questions, which are independent (``together``: asked concurrently, every one settled before the claim goes on).
+    The steps are sent back one outcome per question, in order: the parsed answer, or the exception asking raised."""
+
+    asked: tuple[tuple[PromptSpec, Callable[[str], Any]], ...]
+    together: bool
+
+
+Outcome = Any  # the parsed answer, or the BaseException that asking raised
+Steps = Generator[Questions, list[Outcome], Assessment]
+
+
+def _coverage_outcome(item: LineItem, policy: Policy, outcome: Outcome) -> ItemCoverage | BaseException:
+    if isinstance(outcome, InvalidOutputError):
+        outcome = None  # becomes review / LLM_INVALID_OUTPUT
+    elif isinstance(outcome, QuotaExhausted):
+        return outcome
+    elif isinstance(outcome, LLMError):
+        failure = _ClaimFailed(f"coverage of line item {item.item_id}: {outcome}")
+        failure.__cause__ = outcome
+        return failure
+    elif isinstance(outcome, BaseException):
+        return outcome
     try:
-        answer = await advisor.ask(coverage_prompt(policy, item), parse_coverage_answer)
-    except InvalidOutputError:
-        answer = None  # becomes review / LLM_INVALID_OUTPUT
-    except QuotaExhausted:
-        raise
-    except LLMError as exc:
-        raise _ClaimFailed(f"coverage of line item {item.item_id}: {exc}") from exc
-    return from_llm_answer(item, policy, answer)
+        return from_llm_answer(item, policy, outcome)
+    except Exception as exc:  # as if raised where the answer was asked for: settled with its siblings below
+        return exc
 
 
-async def _coverage(items: tuple[LineItem, ...], policy: Policy, advisor: Advisor,
-                    skip_llm: bool) -> tuple[ItemCoverage, ...]:
+def _coverage(items: tuple[LineItem, ...], policy: Policy,
+              skip_llm: bool) -> Generator[Questions, list[Outcome], tuple[ItemCoverage, ...]]:
     results: list[ItemCoverage | None] = [match_by_rule(item, policy) for item in items]
     pending = [i for i, r in enumerate(results) if r is None]
     if skip_llm:
         for i in pending:
             results[i] = not_assessed(items[i])
     elif pending:
-        # return_exceptions: every sibling call finishes (no orphaned requests), then we pick the outcome.
-        outcomes = await asyncio.gather(*(_classify(items[i], policy, advisor) for i in pending),
-                                        return_exceptions=True)
+        answers = yield Questions(tuple((coverage_prompt(policy, items[i]), parse_coverage_answer) for i in pending),
+                                  together=True)
+        # Every sibling question was settled (no orphaned requests); now pick the outcome.
+        outcomes = [_coverage_outcome(items[i], policy, answer) for i, answer in zip(pending, answers)]
         for exc in outcomes:
             if isinstance(exc, (QuotaExhausted, asyncio.CancelledError)):
                 raise exc
@@ -115,6 +138,48 @@ def _raw_policy_id(raw: dict | None) -> str | None:
 
 async def assess_claim(entry: ClaimEntry, dataset_policies: Mapping[str, Policy], policy_errors: Mapping[str, str],
                        advisor: Advisor, on_stage: Callable[[str], None] = lambda stage: None) -> Assessment:
+    steps = assessment_steps(entry, dataset_policies, policy_errors, on_stage)
+    try:
+        questions = next(steps)
+        while True:
+            if questions.together:
+                answers = await asyncio.gather(*(advisor.ask(prompt, parse) for prompt, parse in questions.asked),
+                                               return_exceptions=True)
+            else:
+                answers = []
+                for prompt, parse in questions.asked:
+                    try:
+                        answers.append(await advisor.ask(prompt, parse))
+                    except Exception as exc:  # the steps decide; CancelledError goes straight up
+                        answers.append(exc)
+            questions = steps.send(list(answers))
+    except StopIteration as done:
+        return done.value
+
+
+def assess_claim_now(entry: ClaimEntry, dataset_policies: Mapping[str, Policy], policy_errors: Mapping[str, str],
+                     answer: Callable[[PromptSpec, Callable[[str], T]], T],
+                     on_stage: Callable[[str], None] = lambda stage: None) -> Assessment:
+    """``assess_claim`` with answers that need no waiting: ``answer(prompt, parse)`` is called for each question
+    in order, as an advisor's ``ask`` would be, and may raise what ``ask`` may raise."""
+    steps = assessment_steps(entry, dataset_policies, policy_errors, on_stage)
+    try:
+        questions = next(steps)
+        while True:
+            answers: list[Outcome] = []
+            for prompt, parse in questions.asked:
+                try:
+                    answers.append(answer(prompt, parse))
+                except Exception as exc:
+                    answers.append(exc)
+            questions = steps.send(answers)
+    except StopIteration as done:
+        return done.value
+
+
+def assessment_steps(entry: ClaimEntry, dataset_policies: Mapping[str, Policy], policy_errors: Mapping[str, str],
+                     on_stage: Callable[[str], None] = lambda stage: None) -> Steps:
+    """One claim's assessment as a generator of the Questions it needs answered (see the module docstring)."""
     policy_id = _raw_policy_id(entry.raw)
     known = dataset_policies.get(policy_id) if policy_id else None
     currency = known.currency if known else None
@@ -133,20 +198,19 @@ async def assess_claim(entry: ClaimEntry, dataset_policies: Mapping[str, Policy]
                       f"policy_id {claim.policy_id!r} names no policy in policies.jsonl")
 
     try:
-        return await _assess_valid(claim, policy, advisor, on_stage)
+        return (yield from _assess_valid(claim, policy, on_stage))
     except _ClaimFailed as exc:
         return failed(claim.claim_id, claim.policy_id, str(exc), policy.currency)
 
 
-async def _assess_valid(claim: Claim, policy: Policy, advisor: Advisor,
-                        on_stage: Callable[[str], None]) -> Assessment:
+def _assess_valid(claim: Claim, policy: Policy, on_stage: Callable[[str], None]) -> Steps:
     on_stage("reconcile")
     reconciliation = reconcile(claim)
     on_stage("screen")
     screening = screen(claim, policy)
     decided_by_rule_1 = hard_check_decides(screening)
     on_stage("coverage")
-    items = await _coverage(reconciliation.unique_items, policy, advisor, skip_llm=decided_by_rule_1)
+    items = yield from _coverage(reconciliation.unique_items, policy, skip_llm=decided_by_rule_1)
     on_stage("payout")
     covered_total = sum((c.total for c in items if c.status == "covered"), Decimal("0.00"))
     payout = compute_payout(covered_total, claim.odometer_km, policy)
@@ -160,7 +224,10 @@ async def _assess_valid(claim: Claim, policy: Policy, advisor: Advisor,
         on_stage("assessment")
         prompt = assessment_prompt(claim, policy, reconciliation, screening, items, payout)
         try:
-            answer = await advisor.ask(prompt, parse_assessment_answer)
+            (outcome,) = yield Questions(((prompt, parse_assessment_answer),), together=False)
+            if isinstance(outcome, BaseException):
+                raise outcome
+            answer = outcome
         except QuotaExhausted:
             raise
         except InvalidOutputError as exc:

@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from claim_assess.claims.models import Claim, Policy
+from claim_assess.claims.required_text import RequiredText
 
 POLICY_INACTIVE = "POLICY_INACTIVE"
 MILEAGE_EXCEEDED = "MILEAGE_EXCEEDED"
@@ -31,7 +34,8 @@ _I = re.IGNORECASE
 _START = r"(?:^|(?<=[\n\[\(<{|#*>\"'`]))[ \t]*"  # start of a line, or right after markup/quote
 
 # name -> pattern (matched against normalize_text output). Each has positive and negative tests.
-INJECTION_PATTERNS: dict[str, re.Pattern[str]] = {
+# Read-only: _PRE_CHECK below is derived from it once, and a pattern added later would slip past that pre-check.
+INJECTION_PATTERNS: Mapping[str, re.Pattern[str]] = MappingProxyType({
     # "ignore previous instructions", "disregard all prior rules", "forget your instructions"
     "ignore_instructions": re.compile(
         r"\b(?:ignore|disregard|forget|override)\s+(?:(?:all|any|the|your|of|these|those)\s+)*"
@@ -74,22 +78,75 @@ INJECTION_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|\b(?:dear|hey|hello|hi|attention)\s+(?:ai|llm|chatgpt|gpt|language\s+model|bot)\b",
         _I,
     ),
-}
+})
+
+# Most text matches none of the patterns, and the literal text each way of matching needs (``ignore``,
+# ``system``, ``<|``...) is found by substring tests far faster than ``re`` tries seven patterns at every
+# position: only text that holds the pieces of some match goes through the patterns (claims/required_text.py).
+_PRE_CHECK = RequiredText.of(INJECTION_PATTERNS.values())
 
 _HORIZONTAL_SPACE = re.compile(r"[^\S\n]+")
 
 
 def normalize_text(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text)
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    # ASCII text skips NFKC and the Cf removal: NFKC maps every ASCII string to itself and no ASCII
+    # character is of category Cf (tests check both over all 128 code points). Other text looks up the
+    # category of each distinct character once, not of every character.
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+        for ch in {ch for ch in set(text) if not ch.isascii() and unicodedata.category(ch) == "Cf"}:
+            text = text.replace(ch, "")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _HORIZONTAL_SPACE.sub(" ", text).casefold()
+    # Every space but " " is unprintable (a test checks all code points): in printable text without double
+    # spaces, each run of spaces is one " " already, and the substitution would change nothing.
+    if "  " in text or not text.replace("\n", "").isprintable():
+        text = _HORIZONTAL_SPACE.sub(" ", text)
+    return text.casefold()
+
+
+def _matches(normalized: str) -> tuple[str, ...]:
+    if not _PRE_CHECK.may_match(normalized):
+        return ()
+    return tuple(name for name, pattern in INJECTION_PATTERNS.items() if pattern.search(normalized))
+
+
+# A claim's texts are screened, then redacted for the assessment prompt and for each coverage prompt: the
+# findings are kept so that is one normalization and search per text. Bounded in entries and in the length
+# of the texts kept, so hostile texts cost memory only while they are screened.
+_KEPT_TEXT_CHARS = 2_000
+_KEPT_ENTRIES = 1_024
+_kept: dict[str, tuple[str, ...]] = {}
+
+
+def _keep(text: str, found: tuple[str, ...]) -> None:
+    if len(text) <= _KEPT_TEXT_CHARS:
+        if len(_kept) >= _KEPT_ENTRIES:
+            _kept.clear()  # what is reused is one claim's texts, kept moments ago: no order to keep
+        _kept[text] = found
 
 
 def find_injection(text: str) -> tuple[str, ...]:
     """Names of the INJECTION_PATTERNS the text matches (empty for benign text)."""
-    normalized = normalize_text(text)
-    return tuple(name for name, pattern in INJECTION_PATTERNS.items() if pattern.search(normalized))
+    found = _kept.get(text)
+    if found is None:
+        found = _matches(normalize_text(text))
+        _keep(text, found)
+    return found
+
+
+def find_injections(texts: Sequence[str]) -> list[tuple[str, ...]]:
+    """``find_injection`` of each text, with one pre-check for them all: most claims hold no instruction at all,
+    and one look at all of a claim's text costs far less than one per text. (A piece of a match found in the
+    joined text may be in no single text; then each text is checked on its own, the answers stay exact.)"""
+    found: list[tuple[str, ...] | None] = [_kept.get(text) for text in texts]
+    todo = [i for i, known in enumerate(found) if known is None]
+    if todo:
+        normalized = [normalize_text(texts[i]) for i in todo]
+        anywhere = _PRE_CHECK.may_match("\n".join(normalized))
+        for i, text in zip(todo, normalized):
+            found[i] = _matches(text) if anywhere else ()
+            _keep(texts[i], found[i])  # type: ignore[arg-type]
+    return found  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -109,7 +166,7 @@ def screen(claim: Claim, policy: Policy) -> Screening:
     texts = [("narrative", claim.narrative)]
     texts += [(f"documents[{i}].text", d.text) for i, d in enumerate(claim.documents)]
     texts += [(f"line_items[{i}].description", item.description) for i, item in enumerate(claim.line_items)]
-    evidence = tuple(where for where, text in texts if find_injection(text))
+    evidence = tuple(where for (where, _), found in zip(texts, find_injections([text for _, text in texts])) if found)
     return Screening(tuple(failed), bool(evidence), evidence)
 
 

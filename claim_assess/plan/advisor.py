@@ -35,15 +35,19 @@ class AskedCall:
 
 
 class PlanningAdvisor:
-    """An ``Advisor`` for ``claims.pipeline.assess_claim`` that records instead of calling."""
+    """An ``Advisor`` for ``claims.pipeline.assess_claim`` that records instead of calling; ``answer`` is the same
+    without the coroutine, for ``claims.pipeline.assess_claim_now`` (its answers never wait)."""
 
     def __init__(self) -> None:
         self._asked: list[AskedCall] = []
 
-    async def ask(self, prompt: PromptSpec, parse: Callable[[str], T]) -> T:
+    def answer(self, prompt: PromptSpec, parse: Callable[[str], T]) -> T:
         self._asked.append(AskedCall(prompt.purpose, estimate_prompt_tokens(prompt.messages),
                                      prompt.max_completion_tokens))
         return parse(PLACEHOLDER_ANSWERS[prompt.purpose])
+
+    async def ask(self, prompt: PromptSpec, parse: Callable[[str], T]) -> T:
+        return self.answer(prompt, parse)
 
     def take_asked(self) -> tuple[AskedCall, ...]:
         """The calls asked since the last take (one claim's calls, when taken after each claim)."""

@@ -1,6 +1,6 @@
 """Plan a run before spending: how many LLM calls and tokens assessing a dataset takes, and what that costs in
-time and money. No Ray, no model: every claim goes through the real pipeline (claims.pipeline.assess_claim)
-with a PlanningAdvisor, which notes each prompt and answers with a placeholder that changes no rule.
+time and money. No Ray, no model: every claim goes through the real pipeline (claims.pipeline's steps, driven by
+assess_claim_now) with a PlanningAdvisor, which notes each prompt and answers with a placeholder that changes no rule.
 
 So the plan and a run cannot drift apart: validation and the error a FAILED claim records, the claims a hard
 check decides (no LLM call at all), one coverage call per unique line item the rules cannot classify, and one
@@ -19,16 +19,15 @@ Estimates, documented so nobody mistakes them for a bill:
 
 from __future__ import annotations
 
-import asyncio
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
 from claim_assess.claims.coverage import METHOD_RULE
 from claim_assess.claims.dataset import ClaimEntry, Dataset
 from claim_assess.claims.decision import FAILED
-from claim_assess.claims.pipeline import Assessment, assess_claim
+from claim_assess.claims.pipeline import Assessment, assess_claim_now
 from claim_assess.claims.prompts import ASSESSMENT_PURPOSE, COVERAGE_PURPOSE
 from claim_assess.errors import ConfigError
 from claim_assess.plan.advisor import AskedCall, PlanningAdvisor
@@ -125,56 +124,66 @@ def claim_plan(entry: ClaimEntry, assessment: Assessment, calls: tuple[AskedCall
     return ClaimPlan(assessment.claim_id, entry.location, assessment.error if failed else None, calls, by_rule)
 
 
-async def plan_claims(dataset: Dataset, entries: Iterable[ClaimEntry]) -> list[ClaimPlan]:
-    """Each entry through the real pipeline, one after the other on the caller's event loop."""
+def plan_claims(dataset: Dataset, entries: Iterable[ClaimEntry]) -> Iterator[ClaimPlan]:
+    """Each entry through the real pipeline, one after the other, as the entries arrive. The planning advisor's
+    answers never wait, so the pipeline runs without an event loop (a task per coverage question would cost
+    more than planning the claim)."""
     advisor = PlanningAdvisor()
-    plans = []
     for entry in entries:
-        assessment = await assess_claim(entry, dataset.policies, dataset.policy_errors, advisor)
-        plans.append(claim_plan(entry, assessment, advisor.take_asked()))
-    return plans
+        assessment = assess_claim_now(entry, dataset.policies, dataset.policy_errors, advisor.answer)
+        yield claim_plan(entry, assessment, advisor.take_asked())
 
 
 def plan_run(dataset: Dataset, entries: Iterable[ClaimEntry], *, rpm: int | None, tpm: int | None, model: str,
              latency_s: float = DEFAULT_LATENCY_S, concurrency: int = 1,
              price_in_per_m: float | Decimal | None = None, price_out_per_m: float | Decimal | None = None) -> Plan:
-    """Count what assessing ``entries`` will cost. Reads nothing, calls no model. It runs an event loop of its
-    own, so call it from plain code; a caller already on a loop awaits plan_claims and calls summarize."""
+    """Count what assessing ``entries`` will cost. Reads nothing, calls no model. ``entries`` may be any iterable,
+    a stream read as it goes: it is walked once, and only the claims failing validation are kept."""
     if latency_s <= 0 or concurrency < 1:
         raise ConfigError("the plan needs a positive latency and a concurrency of at least 1")
     prices = parse_price(price_in_per_m, "the input price"), parse_price(price_out_per_m, "the output price")
-    # One event loop for every claim: starting a loop per claim would cost more than planning the claim.
-    claims = asyncio.run(plan_claims(dataset, entries))
-    return summarize(dataset.root, model, claims, rpm=rpm, tpm=tpm, latency_s=latency_s, concurrency=concurrency,
-                     prices=prices)
+    return summarize(dataset.root, model, plan_claims(dataset, entries), rpm=rpm, tpm=tpm, latency_s=latency_s,
+                     concurrency=concurrency, prices=prices)
 
 
-def summarize(dataset: str, model: str, claims: Sequence[ClaimPlan], *, rpm: int | None, tpm: int | None,
+def summarize(dataset: str, model: str, claims: Iterable[ClaimPlan], *, rpm: int | None, tpm: int | None,
               latency_s: float, concurrency: int, prices: tuple[Decimal | None, Decimal | None]) -> Plan:
-    calls = [call for claim in claims for call in claim.calls]
-    invalid = tuple(InvalidClaim(c.claim_id, c.location, c.error or "") for c in claims if c.invalid)
-    prompt_tokens = sum(call.prompt_tokens for call in calls)
-    completion_tokens = sum(estimated_completion_tokens(call) for call in calls)
+    """The totals over ``claims``, in one pass (a stream of a million claims is never held)."""
+    count = rule_decided = items_by_rule = 0
+    calls = coverage_calls = assessment_calls = prompt_tokens = completion_tokens = 0
+    invalid: list[InvalidClaim] = []
+    for claim in claims:
+        count += 1
+        if claim.invalid:
+            invalid.append(InvalidClaim(claim.claim_id, claim.location, claim.error or ""))
+        rule_decided += claim.rule_decided
+        items_by_rule += claim.items_by_rule
+        for call in claim.calls:
+            calls += 1
+            coverage_calls += call.purpose == COVERAGE_PURPOSE
+            assessment_calls += call.purpose == ASSESSMENT_PURPOSE
+            prompt_tokens += call.prompt_tokens
+            completion_tokens += estimated_completion_tokens(call)
     tokens = prompt_tokens + completion_tokens
     return Plan(
         dataset=dataset,
         model=model,
-        claims=len(claims),
-        to_assess=len(claims) - len(invalid),
-        invalid=invalid,
-        rule_decided=sum(1 for c in claims if c.rule_decided),
-        items_by_rule=sum(c.items_by_rule for c in claims),
-        coverage_calls=sum(1 for call in calls if call.purpose == COVERAGE_PURPOSE),
-        assessment_calls=sum(1 for call in calls if call.purpose == ASSESSMENT_PURPOSE),
+        claims=count,
+        to_assess=count - len(invalid),
+        invalid=tuple(invalid),
+        rule_decided=rule_decided,
+        items_by_rule=items_by_rule,
+        coverage_calls=coverage_calls,
+        assessment_calls=assessment_calls,
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
         rpm=rpm,
         tpm=tpm,
         latency_s=latency_s,
         concurrency=concurrency,
-        minutes_at_rpm=len(calls) / rpm if rpm else None,
+        minutes_at_rpm=calls / rpm if rpm else None,
         minutes_at_tpm=tokens / tpm if tpm else None,
-        minutes_at_latency=len(calls) * latency_s / concurrency / 60,
+        minutes_at_latency=calls * latency_s / concurrency / 60,
         price_in_per_m=prices[0],
         price_out_per_m=prices[1],
     )
