@@ -97,6 +97,9 @@ class RayFleet:
         ray.get(self.progress.begin.remote(total, actors=self.assessor_names, rpm=self.config.rpm,
                                            tpm=self.config.tpm, endpoint=endpoint, model=model))
 
+    def set_total(self, total: int) -> None:
+        self.progress.set_total.remote(total)  # fire and forget: the next snapshot shows it
+
     # --- the claim loop's Fleet protocol ----------------------------------------------------------------
 
     def submit(self, entry: ClaimEntry) -> ray.ObjectRef | None:

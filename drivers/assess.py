@@ -15,7 +15,7 @@ import sys
 from rich.console import Console
 from rich.logging import RichHandler
 
-from claim_assess.claims.dataset import read_dataset
+from claim_assess.claims.dataset import open_dataset
 from claim_assess.errors import ClaimAssessError, ConfigError, InputError
 from claim_assess.logs import use_handler
 from claim_assess.plan import dry_run, print_plan
@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
                        example="claim-assess assess --actors 4 --input DIR --workspace ws")
     add = p.add_argument
     # Flags a resume may override default to None here, so a resume can tell "not given".
-    add("--input", help="dataset directory: policies.jsonl + claims.jsonl|claims.parquet|claims/ (default: the bundled sample)")
+    add("--input", help="dataset directory or URI (s3://bucket/dir, gs://, hdfs://, file://): policies.jsonl + "
+                        "claims.jsonl|claims.parquet|claims/, streamed (default: the bundled sample)")
     add_workspace(p)
     add_run(p, "name of a new run (default: generated from the time), or with --resume the run to continue")
     add("--resume", action="store_true", help="continue the run named by --run with its own settings")
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_from(args)
         run_id = settings.run_id
         if args.dry_run:
-            dataset = read_dataset(settings.input)
+            dataset = open_dataset(settings.input)
             plan = dry_run(dataset, select_entries(dataset, settings), settings, price_input=args.price_input,
                            price_output=args.price_output, pricing_file=args.pricing)
             print_plan(plan, console, as_json=args.json)

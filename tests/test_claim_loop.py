@@ -177,3 +177,43 @@ def test_while_every_assessor_restarts_the_loop_waits_instead_of_dropping_claims
 ])
 def test_the_failure_rule(error, deaths, stopping, action):
     assert verdict(error, deaths=deaths, stopping=stopping).action is action
+
+
+def test_the_dataset_is_pulled_only_as_claims_are_admitted():
+    """A stream of a million claims costs the loop what is in flight: never more read than admitted plus one."""
+    pulled: list[int] = []
+
+    def stream():
+        for i in range(1_000_000):
+            pulled.append(i)
+            yield entry(i)
+
+    fleet = ScriptedFleet()
+    admission = AdmissionController(minimum=3, maximum=3)
+    seen_at_first_outcome: list[int] = []
+
+    def on_outcome(o):
+        seen_at_first_outcome.append(len(pulled))
+
+    stopped = run_claims(fleet, stream(), admission=admission, on_outcome=on_outcome,
+                         should_stop=lambda: len(seen_at_first_outcome) >= 5, tick_s=0.0)
+    assert stopped == "interrupted"
+    assert seen_at_first_outcome[0] <= 3 + 1  # three admitted, at most one read ahead
+    assert len(pulled) <= len(fleet.submitted) + 1 < 20
+
+
+def test_a_dataset_that_fails_part_way_stops_the_run_and_keeps_what_was_decided():
+    from claim_assess.errors import DatasetError
+
+    def stream():
+        for i in range(4):
+            yield entry(i)
+        raise DatasetError("s3://bucket/data/claims.jsonl: cannot read after line 4: connection reset")
+
+    fleet = ScriptedFleet()
+    got: list[ClaimOutcome] = []
+    stopped = run_claims(fleet, stream(), admission=AdmissionController(minimum=2, maximum=2),
+                         on_outcome=got.append, tick_s=0.0)
+    assert stopped.startswith("the dataset could not be read further: s3://bucket/data/claims.jsonl")
+    assert sorted(o.row.claim_id for o in got) == ["C-0", "C-1", "C-2", "C-3"]  # in flight at the failure: finished
+    assert fleet.cancelled == []

@@ -168,16 +168,19 @@ def test_the_three_steps_of_a_run_can_be_taken_one_by_one(ray_session, tmp_path)
     settings = new_settings(workspace=tmp_path / "ws", run_id="steps", input=tmp_path / "data", actors=1,
                             dashboard=False)
     prepared = prepare(settings)
-    assert [e.claim_id for e in prepared.entries] == [e.claim_id for e in read_dataset(tmp_path / "data").entries]
+    ids = [e.claim_id for e in read_dataset(tmp_path / "data").entries]
+    assert prepared.selection.seen == 0  # the claims are streamed by the run, not read by prepare
+    assert prepared.count.result(wait_s=30) == 6
     assert settings.paths.settings.is_file() and not settings.paths.results.exists()
 
     executed = execute(prepared, Console(file=io.StringIO()), quiet=True)
     assert executed.stopped is None and executed.signal_exit_code is None
     assert executed.ledger_height == 6 and executed.checkpoint.tree_size == 6
     assert settings.paths.journal.read_bytes().count(b"\n") == 6 and not settings.paths.results.exists()
+    assert prepared.selection.exhausted and prepared.selection.ids == set(ids)
 
     summary = finalize(prepared, executed)
     assert summary.complete and summary.claims == 6 and summary.llm.requests > 0
     assert read_summary(settings.paths.summary) == summary and settings.paths.report.is_file()
     rows, _ = read_results(settings.paths.dir)
-    assert sorted(r["claim_id"] for r in rows) == sorted(e.claim_id for e in prepared.entries)
+    assert sorted(r["claim_id"] for r in rows) == sorted(ids)

@@ -7,6 +7,8 @@ lives by are tested without a cluster:
   and 429s, so calls of claims already started go before new claims);
 - a lost claim goes back to the head of the queue, a poison pill is recorded FAILED, a quota error or a
   broken ledger stops the run (``claim_assess.run.failures``);
+- the claims are pulled from ``entries`` (a stream over the dataset) only as they are admitted; a read error
+  part-way starts no new claim, lets those in flight finish, and returns why (a resume carries on);
 - on a stop (those, or Ctrl-C through ``should_stop``) no new claim starts and those in flight are cancelled;
   the loop returns once every claim in flight has come back, with the reason it stopped (None: all done).
 """
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from claim_assess.claims.dataset import ClaimEntry
+from claim_assess.errors import InputError
 from claim_assess.llm.concurrency import AdmissionController
 from claim_assess.llm.ratelimit import LimiterStats
 from claim_assess.run.failures import Action, ClaimError, verdict
@@ -82,21 +85,52 @@ class _ClaimLoop:
     def __init__(self, fleet: Fleet, entries: Iterable[ClaimEntry], admission: AdmissionController,
                  on_outcome: Callable[[ClaimOutcome], None]):
         self._fleet, self._admission, self._on_outcome = fleet, admission, on_outcome
-        self._pending: deque[Queued] = deque(Queued(entry) for entry in entries)
+        # The dataset is pulled a claim at a time as the admission limit allows, never read ahead: a million
+        # claims cost the driver what is in flight. Lost claims wait in front of it, to go first.
+        self._source = iter(entries)
+        self._next: Queued | None = None
+        self._retry: deque[Queued] = deque()
         self._inflight: dict[Ticket, Queued] = {}
         self._cancelled = False
         self.stop: str | None = None
 
     @property
     def busy(self) -> bool:
-        return bool(self._inflight) or (bool(self._pending) and self.stop is None)
+        return bool(self._inflight) or (self.stop is None and self._peek() is not None)
+
+    def _peek(self) -> Queued | None:
+        """The claim that goes next (a lost one first), reading one more from the dataset when needed."""
+        if self._retry:
+            return self._retry[0]
+        if self._next is None and self._source is not None:
+            try:
+                entry = next(self._source, None)
+            except InputError as exc:  # the dataset failed part-way (a disk, the network): stop, keep what is done
+                self.stop = self.stop or f"the dataset could not be read further: {exc}"
+                self._cancelled = True  # the claims in flight are paid for already: let them finish
+                entry = None
+            if entry is None:
+                self._source = None
+            else:
+                self._next = Queued(entry)
+        return self._next
+
+    def _take(self) -> Queued:
+        if self._retry:
+            return self._retry.popleft()
+        taken, self._next = self._next, None
+        assert taken is not None
+        return taken
 
     def admit(self) -> None:
-        while self._pending and self.stop is None and len(self._inflight) < self._admission.limit:
-            ticket = self._fleet.submit(self._pending[0].entry)
+        while self.stop is None and len(self._inflight) < self._admission.limit:
+            queued = self._peek()
+            if queued is None or self.stop is not None:
+                return
+            ticket = self._fleet.submit(queued.entry)
             if ticket is None:
                 return  # every assessor is restarting: wait for one to come back
-            self._inflight[ticket] = self._pending.popleft()
+            self._inflight[ticket] = self._take()
 
     def finished(self, ticket: Ticket, result: ClaimOutcome | ClaimError) -> None:
         queued = self._inflight.pop(ticket)
@@ -105,7 +139,7 @@ class _ClaimLoop:
             return
         decided = verdict(result, deaths=queued.deaths, stopping=self.stop is not None)
         if decided.action is Action.RETRY:
-            self._pending.appendleft(Queued(queued.entry, decided.deaths))
+            self._retry.appendleft(Queued(queued.entry, decided.deaths))
         elif decided.action is Action.RECORD_FAILED:
             self._on_outcome(self._fleet.record_failed(queued.entry, decided.reason))
         elif decided.action is Action.STOP:

@@ -14,14 +14,13 @@ from rich.console import Console
 
 from claim_assess.actors.cluster import LOOPBACK, RayConnection, connect, disconnect
 from claim_assess.actors.fleet import FleetConfig, RayFleet
-from claim_assess.claims.dataset import ClaimEntry
 from claim_assess.errors import RunError
 from claim_assess.ledger.checkpoints import CheckpointInfo
 from claim_assess.llm.concurrency import AdmissionController
 from claim_assess.logs import guard_secret
 from claim_assess.run.claim_loop import Tick, run_claims
 from claim_assess.run.endpoint import OpenEndpoint, open_endpoint
-from claim_assess.run.journal import OutcomeJournal, journaled_decisions
+from claim_assess.run.journal import OutcomeJournal, journaled_decided
 from claim_assess.run.learned import LearnedLimits
 from claim_assess.run.live import LiveView
 from claim_assess.run.loopback import listeners
@@ -31,6 +30,10 @@ from claim_assess.run.signals import StopSignals
 from claim_assess.run.timeline import TimelineWriter
 
 log = logging.getLogger(__name__)
+# Ray's start is seconds: a dataset of thousands is counted by then. One still uncounted is taken as large (its
+# Ray tasks are not named per claim), and its total reaches the display when the count ends.
+COUNT_WAIT_S = 1.0
+UNCOUNTED = 10**9
 STOPPING = "stopping: no new claims, cancelling those in flight, flushing the ledger (again to stop at once)"
 
 
@@ -56,7 +59,7 @@ def execute(prepared: PreparedRun, console: Console, *, quiet: bool = False, log
         try:
             fleet, sockets = _start_fleet(prepared, connection, opened)
             _announce(console, connection, opened, settings.namespace, sockets)
-            return _drive(prepared, fleet, _todo(prepared, fleet, console), console, quiet, opened)
+            return _drive(prepared, fleet, _skip_decided(prepared, fleet, console), console, quiet, opened)
         finally:
             opened.close()
     finally:
@@ -70,7 +73,7 @@ def _start_fleet(prepared: PreparedRun, connection: RayConnection, opened: OpenE
         run_id=settings.run_id, namespace=settings.namespace, actors=settings.actors,
         claims_per_actor=settings.claims_per_actor, ledger_dir=str(settings.ledger_dir.resolve()),
         endpoint=opened.endpoint, rpm=settings.rpm, tpm=settings.tpm, driver_node_id=connection.node_id,
-        per_claim_task_names=settings.per_claim_task_names(len(prepared.entries)),
+        per_claim_task_names=settings.per_claim_task_names(_expected(prepared, wait_s=COUNT_WAIT_S) or UNCOUNTED),
         learned_limits=settings.learned_limits,
     )
     fleet = RayFleet(config, prepared.book)
@@ -103,27 +106,52 @@ def _announce(console: Console, connection: RayConnection, opened: OpenEndpoint,
         say(f"Ray dashboard: {connection.dashboard_url}  (namespace {namespace})")
 
 
-def _todo(prepared: PreparedRun, fleet: RayFleet, console: Console) -> list[ClaimEntry]:
-    """Resume: keep what the ledger decided and the journal remembers; assess everything else."""
-    settings, entries = prepared.settings, prepared.entries
+def _expected(prepared: PreparedRun, wait_s: float = 0.0) -> int | None:
+    """How many claims the selection holds, as far as is known (None: the dataset is still being counted)."""
+    return prepared.selection.expected(prepared.count.result(wait_s))
+
+
+def _skip_decided(prepared: PreparedRun, fleet: RayFleet, console: Console) -> int:
+    """Resume: skip what the ledger decided and the journal remembers. Returns how many claims were kept."""
+    settings = prepared.settings
     kept: set[str] = set()
     if prepared.resuming:
-        decided = fleet.decided_claims()
-        kept = {cid for cid, decision in journaled_decisions(settings.paths.journal).items()
-                if cid in decided and decision != "FAILED"}
-        console.print(f"resuming: {len(kept)} claims already decided, {len(entries) - len(kept)} to assess",
-                      soft_wrap=True)
-    todo = [entry for entry in entries if entry.claim_id not in kept]
-    if settings.task_names == "auto" and not settings.per_claim_task_names(len(entries)):
-        console.print(f"{len(todo):,} claims: Ray tasks are named 'assess' (not per claim) to keep the driver's "
+        kept = journaled_decided(settings.paths.journal) & fleet.decided_claims()
+        prepared.selection.skip(kept)
+        expected = _expected(prepared, wait_s=COUNT_WAIT_S)
+        left = f"{expected - len(kept):,}" if expected is not None else "the rest"
+        console.print(f"resuming: {len(kept):,} claims already decided, {left} to assess", soft_wrap=True)
+    expected = _expected(prepared)
+    if settings.task_names == "auto" and not settings.per_claim_task_names(expected or UNCOUNTED):
+        shown = f"{expected:,} claims" if expected is not None else "a dataset still being counted"
+        console.print(f"{shown}: Ray tasks are named 'assess' (not per claim) to keep the driver's "
                       "memory flat; --task-names per-claim overrides", soft_wrap=True)
-    return todo
+    return len(kept)
 
 
-def _drive(prepared: PreparedRun, fleet: RayFleet, todo: list[ClaimEntry], console: Console, quiet: bool,
+class _Total:
+    """The display's total (claims to assess in this invocation): estimated from the count, exact at the end."""
+
+    def __init__(self, prepared: PreparedRun, kept: int, fleet: RayFleet) -> None:
+        self._prepared, self._kept, self._fleet = prepared, kept, fleet
+        self.shown = self.now()
+
+    def now(self) -> int:
+        expected = _expected(self._prepared)
+        return max(0, (expected if expected is not None else self._prepared.selection.seen) - self._kept)
+
+    def refresh(self) -> None:
+        total = self.now()
+        if total != self.shown:
+            self.shown = total
+            self._fleet.set_total(total)
+
+
+def _drive(prepared: PreparedRun, fleet: RayFleet, kept: int, console: Console, quiet: bool,
            opened: OpenEndpoint) -> ExecutedRun:
     settings, paths = prepared.settings, prepared.settings.paths
-    fleet.begin(len(todo), endpoint=opened.endpoint.public_url, model=settings.model)
+    total = _Total(prepared, kept, fleet)
+    fleet.begin(total.shown, endpoint=opened.endpoint.public_url, model=settings.model)
     admission = AdmissionController(minimum=settings.actors, maximum=settings.actors * settings.claims_per_actor)
     journal = OutcomeJournal(paths.journal)
     learned = LearnedLimits(settings)
@@ -132,13 +160,15 @@ def _drive(prepared: PreparedRun, fleet: RayFleet, todo: list[ClaimEntry], conso
             StopSignals(on_first=lambda signum: view.say(f"[yellow]{STOPPING}[/]")) as signals:
         try:
             stopped = run_claims(
-                fleet, todo, admission=admission,
+                fleet, prepared.selection, admission=admission,
                 on_outcome=lambda outcome: journal.append(outcome.row, outcome.items, outcome.usage),
-                on_tick=lambda tick: (learned.observe(tick.limiter), view.show(fleet.snapshot(tick), tick)),
+                on_tick=lambda tick: (total.refresh(), learned.observe(tick.limiter),
+                                      view.show(fleet.snapshot(tick), tick)),
                 should_stop=lambda: signals.requested,
             )
         finally:
             fleet.flush_progress()
+            total.refresh()
             last = Tick(0, admission.limit, fleet.limiter_stats())
             learned.observe(last.limiter, final=True)
             view.show(fleet.snapshot(last), last, final=True)

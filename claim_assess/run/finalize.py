@@ -21,13 +21,17 @@ from claim_assess.run.summary import RunFiles, RunSummary, SummaryTally, write_s
 
 log = logging.getLogger(__name__)
 BATCH_ROWS = 1000
+COUNT_WAIT_S = 600.0
 
 
 def finalize(prepared: PreparedRun, executed: ExecutedRun, console: Console | None = None) -> RunSummary:
     settings, paths = prepared.settings, prepared.settings.paths
     tally = SummaryTally()
     write_results_in_batches(paths.results, paths.line_items, _batches(paths.journal, tally))
-    undecided = sum(1 for entry in prepared.entries if entry.claim_id not in tally.claim_ids)
+    # A run stopped part-way has not read the rest of the dataset: those claims count as undecided, so the count
+    # of the dataset's entries is needed (waited for; it runs beside the run and is long done in practice).
+    count = None if prepared.selection.exhausted else prepared.count.result(wait_s=COUNT_WAIT_S)
+    undecided = prepared.selection.undecided(tally.claim_ids, count)
     complete = executed.stopped is None and undecided == 0
     summary = RunSummary(
         run_id=settings.run_id,

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from claim_assess.claims.decision import FAILED
 from claim_assess.claims.results import ItemRow, ResultRow
 from claim_assess.llm.accounting import LLMUsage
 
@@ -68,9 +69,17 @@ class OutcomeJournal:
         self._file.close()
 
 
-def journaled_decisions(path: Path) -> dict[str, str]:
-    """claim_id -> the decision of its last journaled outcome (what a resume compares with the ledger)."""
-    return {record["row"]["claim_id"]: record["row"]["decision"] for record in _lines(Path(path))}
+def journaled_decided(path: Path) -> set[str]:
+    """The claims whose last journaled outcome is a decision other than FAILED (what a resume may keep, if the
+    ledger agrees): a set of ids, not the outcomes, so a resume of a million claims holds ids only."""
+    decided: set[str] = set()
+    for record in _lines(Path(path)):
+        claim_id = record["row"]["claim_id"]
+        if record["row"]["decision"] == FAILED:
+            decided.discard(claim_id)  # the last line wins: a claim decided, then re-run and FAILED, is FAILED
+        else:
+            decided.add(claim_id)
+    return decided
 
 
 def journaled_claims(path: Path) -> Iterator[JournaledClaim]:

@@ -117,6 +117,10 @@ class ProgressBoard:
                 self._done_ids.add(claim.claim_id)
                 self._decisions[claim.decision] += 1
 
+    def set_total(self, total: int) -> None:
+        """The run's total as it becomes known: a streamed dataset is counted beside the run, exact at its end."""
+        self._total = total
+
     def set_ledger_height(self, height: int) -> None:
         self._ledger_height = height
 

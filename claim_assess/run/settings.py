@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from claim_assess.claims.dataset import check_input_location, is_uri
 from claim_assess.credentials import has_credentials
 from claim_assess.errors import ConfigError
 from claim_assess.files import write_text
@@ -110,7 +111,7 @@ def new_settings(*, workspace: str | Path, run_id: str | None = None, input: str
         raise ConfigError("--base-url must not carry credentials (user:password@, a query such as ?api-key=): "
                           "flags show in process lists and in the run's settings; set OPENAI_BASE_URL instead")
     settings = RunSettings(
-        input=str(Path(input) if input is not None else sample_dataset()),
+        input=_input_location(input),
         workspace=str(Path(workspace)),
         run_id=check_run_id(run_id) if run_id is not None else new_run_id(),
         llm=llm,
@@ -119,6 +120,14 @@ def new_settings(*, workspace: str | Path, run_id: str | None = None, input: str
         **{k: v for k, v in values.items() if v is not None},
     )
     return _checked(settings)
+
+
+def _input_location(given: str | Path | None) -> str:
+    """A local path as a path, a URI (s3://, gs://, file://) exactly as given: ``Path`` would fold its ``//``."""
+    if given is None:
+        return str(sample_dataset())
+    text = os.fspath(given)
+    return check_input_location(text) if is_uri(text) else str(Path(text))
 
 
 def _checked(settings: RunSettings) -> RunSettings:
