@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 
-def _proc_status(pid: int) -> dict[str, int]:
+def proc_status(pid: int) -> dict[str, int]:
     out: dict[str, int] = {}
     try:
         with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
@@ -125,7 +125,7 @@ class MemorySampler:
                 continue
             if self.roles.get(pid) in (None, "IDLE"):
                 self.roles[pid] = role
-            status = _proc_status(pid)
+            status = proc_status(pid)
             if "VmRSS" in status:
                 self.samples.setdefault(pid, []).append((now, status["VmRSS"]))
             if "VmHWM" in status:

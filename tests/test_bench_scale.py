@@ -1,0 +1,41 @@
+"""The scale benchmark's own pieces: the tiled dataset, the per-claim memory figure, a dry run through the real CLI."""
+
+from __future__ import annotations
+
+import json
+
+from claim_assess.bench.scale import checks, dry_run, per_claim, tile
+from claim_assess.claims.dataset import open_dataset
+from claim_assess.claims.synthetic import generate, write_dataset
+
+
+def test_a_tiled_dataset_repeats_the_claims_under_ids_that_never_collide(tmp_path):
+    write_dataset(generate(7, seed=5), tmp_path / "unique")
+    tiled = tile(tmp_path / "unique", 30, tmp_path / "tiled")
+    source = open_dataset(tiled)
+    entries = list(source.stream())
+    assert len(entries) == 30 and all(e.error is None for e in entries)
+    assert len({e.claim_id for e in entries}) == 30
+    unique = [json.loads(line) for line in (tmp_path / "unique" / "claims.jsonl").read_text().splitlines()]
+    assert entries[8].raw == {**unique[1], "claim_id": f"T0000008-{unique[1]['claim_id']}"}
+    assert tile(tmp_path / "unique", 30, tmp_path / "tiled") == tiled  # reused, not rewritten
+
+
+def test_bytes_per_claim_count_the_rise_while_claims_are_decided_not_the_end():
+    # (s, RSS kB, decided): warm-up below 5 of 100, a rise of 100 kB over 90 claims, then the end's spike.
+    series = [(0, 50_000, 0), (1, 60_000, 5), (2, 60_050, 50), (3, 60_100, 95), (4, 90_000, 100)]
+    figure = per_claim(series, 100)
+    assert figure["bytes_per_claim"] == round(100 * 1024 / 90, 1)
+    assert figure["end_peak_mb"] == round(90_000 / 1024, 1)
+    assert per_claim(series[:2], 100)["bytes_per_claim"] is None
+
+
+def test_a_dry_run_through_the_cli_reports_its_throughput_and_peak(tmp_path):
+    write_dataset(generate(40, seed=9), tmp_path / "d")
+    result = dry_run(tmp_path / "d", 40, tmp_path, one_core=True)
+    assert result["exit_code"] == 0 and result["selected"] == 40, result["error"]
+    assert result["peak_mb"] > 10 and result["claims_per_s"] > 0
+    report = {"dry_run_unique": result, "dry_run_big": {**result, "peak_mb": 700.0},
+              "first_call": {"big_s": 4.0, "sample_s": 3.9}}
+    met = {row["measure"].split(",")[0]: row["met"] for row in checks(report)}
+    assert met["dry run peak memory"] is False and met["driver memory per claim"] is None
