@@ -246,3 +246,14 @@ def test_a_run_reads_its_claims_from_s3_and_a_resume_streams_them_again(ray_sess
     assert assess.main(["--resume", *common]) == 0
     journal = (tmp_path / "runs" / "s3-run" / "outcomes.jsonl").read_bytes()
     assert journal.count(b"\n") == 20  # nothing assessed twice
+
+
+def test_a_large_jsonl_dataset_is_counted_only_when_asked_to_start(book, monkeypatch):
+    monkeypatch.setattr(dataset_module, "_CHEAP_COUNT_BYTES", 1000)
+    source = open_dataset(book)
+    assert not source.cheap_to_count()
+    count = BackgroundCount(source, deferred=True)
+    assert count.result(wait_s=0.5) is None  # not started: waiting returns at once, with nothing
+    count.start()
+    count.start()  # idempotent
+    assert count.result(wait_s=60) == 400

@@ -30,8 +30,9 @@ from claim_assess.run.signals import StopSignals
 from claim_assess.run.timeline import TimelineWriter
 
 log = logging.getLogger(__name__)
-# Ray's start is seconds: a dataset of thousands is counted by then. One still uncounted is taken as large (its
-# Ray tasks are not named per claim), and its total reaches the display when the count ends.
+# A small dataset is counted at once; a large one only after its first claims are on their way (run.selection), so
+# one not counted yet is taken as large (its Ray tasks are not named per claim), and its total reaches the display
+# when the count ends.
 COUNT_WAIT_S = 1.0
 UNCOUNTED = 10**9
 STOPPING = "stopping: no new claims, cancelling those in flight, flushing the ledger (again to stop at once)"
@@ -162,7 +163,7 @@ def _drive(prepared: PreparedRun, fleet: RayFleet, kept: int, console: Console, 
             stopped = run_claims(
                 fleet, prepared.selection, admission=admission,
                 on_outcome=lambda outcome: journal.append(outcome.row, outcome.items, outcome.usage),
-                on_tick=lambda tick: (total.refresh(), learned.observe(tick.limiter),
+                on_tick=lambda tick: (prepared.count.start(), total.refresh(), learned.observe(tick.limiter),
                                       view.show(fleet.snapshot(tick), tick)),
                 should_stop=lambda: signals.requested,
             )

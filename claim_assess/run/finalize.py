@@ -30,6 +30,8 @@ def finalize(prepared: PreparedRun, executed: ExecutedRun, console: Console | No
     write_results_in_batches(paths.results, paths.line_items, _batches(paths.journal, tally))
     # A run stopped part-way has not read the rest of the dataset: those claims count as undecided, so the count
     # of the dataset's entries is needed (waited for; it runs beside the run and is long done in practice).
+    if not prepared.selection.exhausted:
+        prepared.count.start()  # a run stopped before its first tick never started it
     count = None if prepared.selection.exhausted else prepared.count.result(wait_s=COUNT_WAIT_S)
     undecided = prepared.selection.undecided(tally.claim_ids, count)
     complete = executed.stopped is None and undecided == 0

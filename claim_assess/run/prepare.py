@@ -42,4 +42,5 @@ def prepare(settings: RunSettings, *, resuming: bool = False) -> PreparedRun:
         run_settings.save(settings)
     settings.paths.dir.mkdir(parents=True, exist_ok=True)
     settings.ledger_dir.mkdir(parents=True, exist_ok=True)
-    return PreparedRun(settings, dataset, selection, BackgroundCount(dataset), PolicyBook.of(dataset), resuming)
+    count = BackgroundCount(dataset, deferred=not dataset.cheap_to_count())  # a large one: once claims are going
+    return PreparedRun(settings, dataset, selection, count, PolicyBook.of(dataset), resuming)

@@ -94,14 +94,27 @@ class Selection:
 
 
 class BackgroundCount:
-    """``source.count()`` in a daemon thread; ``result`` waits at most ``wait_s`` (None: not known yet)."""
+    """``source.count()`` in a daemon thread; ``result`` waits at most ``wait_s`` (None: not known yet).
 
-    def __init__(self, source: DatasetSource) -> None:
+    ``deferred``: do not start until ``start()``. Counting a large JSONL file is Python work, and a thread doing it
+    while Ray starts slows the start by seconds (every time the starting thread wants the GIL back it waits its turn),
+    so a run counts a large dataset only once its first claims are on their way."""
+
+    def __init__(self, source: DatasetSource, *, deferred: bool = False) -> None:
         self._done = threading.Event()
         self._value: int | None = None
         self.error: str | None = None
         self._thread = threading.Thread(target=self._count, args=(source,), name="dataset-count", daemon=True)
-        self._thread.start()
+        self._lock = threading.Lock()
+        self._started = False
+        if not deferred:
+            self.start()
+
+    def start(self) -> None:
+        with self._lock:
+            if not self._started:
+                self._started = True
+                self._thread.start()
 
     def _count(self, source: DatasetSource) -> None:
         try:
@@ -112,5 +125,6 @@ class BackgroundCount:
             self._done.set()
 
     def result(self, wait_s: float = 0.0) -> int | None:
-        self._done.wait(wait_s)
+        if self._started:
+            self._done.wait(wait_s)
         return self._value
