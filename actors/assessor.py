@@ -15,6 +15,7 @@ from claim_assess.actors.metrics import RunMetrics
 from claim_assess.actors.rate_limiter import shared_limiter_client
 from claim_assess.actors.restarts import through_restart
 from claim_assess.claims.dataset import ClaimEntry
+from claim_assess.ledger.group_commit import AppendBatcher
 from claim_assess.llm.client import LLMClient
 from claim_assess.logs import guard_secret
 from claim_assess.run.assessor import ClaimAssessor, PolicyBook
@@ -38,9 +39,12 @@ class AssessorActor:
             limiter=shared_limiter_client(limiter, lambda count: metrics.requests_in_flight(name, count)),
         )
 
-        async def append(draft, calls):
-            # Through a LedgerActor restart: it recovers from its files, and the key keeps one decision.
-            return await through_restart(lambda: ledger.append.remote(draft, calls), wait_s=LEDGER_RESTART_WAIT_S)
+        async def append_many(appends):
+            # Through a LedgerActor restart: it recovers from its files, and the key keeps one decision per claim
+            # of a batch sent again.
+            return await through_restart(lambda: ledger.append_many.remote(appends), wait_s=LEDGER_RESTART_WAIT_S)
+
+        append = AppendBatcher(append_many).append  # one actor call per batch of claims, not per claim
 
         reporter = ProgressReporter(name, lambda batch: progress.report.remote(batch))
         self._core = ClaimAssessor(name=name, run_id=run_id, book=book, client=client, append=append,

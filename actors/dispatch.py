@@ -22,6 +22,7 @@ class _Assessor:
     load: int = 0
     healthy: bool = True
     ping: ray.ObjectRef | None = field(default=None)
+    fixed_name: object = None  # ``assess.options(name="assess")``, made once: options() costs on every claim
 
 
 class Dispatcher:
@@ -40,8 +41,11 @@ class Dispatcher:
         assessor.load += 1
         # Ray keeps bookkeeping per distinct task name in the driver (about 11 KB each, measured), so a
         # name per claim is for runs small enough to read in the dashboard; large runs use one name.
-        name = f"assess {entry.claim_id}" if self._per_claim_names else "assess"
-        return assessor.handle.assess.options(name=name).remote(entry)
+        if self._per_claim_names:
+            return assessor.handle.assess.options(name=f"assess {entry.claim_id}").remote(entry)
+        if assessor.fixed_name is None:
+            assessor.fixed_name = assessor.handle.assess.options(name="assess")
+        return assessor.fixed_name.remote(entry)
 
     def finished(self, index: int) -> None:
         self._assessors[index].load -= 1

@@ -13,7 +13,7 @@ from typing import Any
 import ray
 
 from claim_assess.ledger.checkpoints import CheckpointInfo
-from claim_assess.ledger.group_commit import GroupCommitWriter
+from claim_assess.ledger.group_commit import Appends, GroupCommitWriter
 from claim_assess.ledger.records import DecisionDraft, DecisionRecord
 from claim_assess.ledger.store import Ledger
 
@@ -24,6 +24,10 @@ class LedgerActor:
 
     async def append(self, draft: DecisionDraft, calls: Sequence[Mapping[str, Any]] = ()) -> DecisionRecord:
         return await self._writer.append(draft, calls)
+
+    async def append_many(self, appends: Appends) -> list[DecisionRecord | Exception]:
+        """An assessor's batch (``AppendBatcher``): one record or one error per append, in order."""
+        return await self._writer.append_many(appends)
 
     def height(self) -> int:
         return self._writer.height

@@ -18,11 +18,20 @@ Every metric carries the run's id, so runs sharing a cluster stay apart. What ea
 
 Metric objects belong to the process that records them, so each actor builds its own ``RunMetrics``.
 Recording never raises into the caller: a broken metrics agent must not cost a claim.
+
+What an assessor records per attempt and per claim (requests, tokens, latency, in flight, claims decided) is
+tallied here and handed to Ray at most once every ``every_s`` (and on ``flush()``): six metric calls per attempt
+were a measurable share of an assessor's CPU at a few hundred requests per second, and a dashboard that scrapes
+every few seconds sees the same counts. A gauge reports its last value when the tally goes out. The limiter's,
+the admission and the ledger gauges are set a few times a second at most and go out at once.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections import Counter as Tally
+from collections.abc import Callable
 
 from ray.util.metrics import Counter, Gauge, Histogram
 
@@ -30,12 +39,20 @@ from claim_assess.llm.attempts import AttemptRecord
 from claim_assess.llm.ratelimit import LimiterStats
 
 LATENCY_BOUNDARIES_MS = [25, 50, 100, 250, 500, 1000, 2000, 5000, 10000, 30000, 60000]
+FLUSH_EVERY_S = 1.0
 log = logging.getLogger(__name__)
 
 
 class RunMetrics:
-    def __init__(self, run_id: str):
+    def __init__(self, run_id: str, *, every_s: float = FLUSH_EVERY_S, clock: Callable[[], float] = time.monotonic):
         self._run = {"run_id": run_id}
+        self._every_s, self._clock = every_s, clock
+        self._due_at = clock() + every_s
+        self._requests_due: Tally[tuple[str, str]] = Tally()  # (status, purpose) -> attempts
+        self._tokens_due: Tally[str] = Tally()  # kind -> tokens
+        self._latencies_due: list[tuple[int, str]] = []  # (latency_ms, purpose): a histogram takes them one by one
+        self._claims_due: Tally[str] = Tally()  # decision -> claims
+        self._inflight_due: dict[str, int] = {}  # actor -> its last count
         self.claims = Counter("claim_assess_claims_decided", "claims decided, by decision", ("run_id", "decision"))
         self.requests = Counter(
             "claim_assess_llm_requests", "HTTP attempts to the LLM, by status", ("run_id", "status", "purpose")
@@ -59,17 +76,44 @@ class RunMetrics:
             log.debug("metric not recorded: %s", exc)
 
     def claim_decided(self, decision: str) -> None:
-        self._safely(self.claims.inc, 1, {**self._run, "decision": decision})
+        self._claims_due[decision] += 1
+        self._flush_when_due()
 
     def attempt(self, record: AttemptRecord) -> None:
-        self._safely(self.requests.inc, 1, {**self._run, "status": str(record.status), "purpose": record.purpose})
-        self._safely(self.latency.observe, record.latency_ms, {**self._run, "purpose": record.purpose})
-        for kind, count in (("prompt", record.prompt_tokens), ("completion", record.completion_tokens)):
-            if count:
-                self._safely(self.tokens.inc, count, {**self._run, "kind": kind})
+        self._requests_due[(str(record.status), record.purpose)] += 1
+        self._latencies_due.append((record.latency_ms, record.purpose))
+        if record.prompt_tokens:
+            self._tokens_due["prompt"] += record.prompt_tokens
+        if record.completion_tokens:
+            self._tokens_due["completion"] += record.completion_tokens
+        self._flush_when_due()
 
     def requests_in_flight(self, actor: str, count: int) -> None:
-        self._safely(self.inflight.set, count, {**self._run, "actor": actor})
+        self._inflight_due[actor] = count
+        self._flush_when_due()
+
+    def _flush_when_due(self) -> None:
+        if self._clock() >= self._due_at:
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand every tally to Ray now (an assessor's last reports, at the end of a run)."""
+        self._due_at = self._clock() + self._every_s
+        requests, self._requests_due = self._requests_due, Tally()
+        tokens, self._tokens_due = self._tokens_due, Tally()
+        latencies, self._latencies_due = self._latencies_due, []
+        claims, self._claims_due = self._claims_due, Tally()
+        inflight, self._inflight_due = self._inflight_due, {}
+        for (status, purpose), count in requests.items():
+            self._safely(self.requests.inc, count, {**self._run, "status": status, "purpose": purpose})
+        for latency_ms, purpose in latencies:
+            self._safely(self.latency.observe, latency_ms, {**self._run, "purpose": purpose})
+        for kind, count in tokens.items():
+            self._safely(self.tokens.inc, count, {**self._run, "kind": kind})
+        for decision, count in claims.items():
+            self._safely(self.claims.inc, count, {**self._run, "decision": decision})
+        for actor, count in inflight.items():
+            self._safely(self.inflight.set, count, {**self._run, "actor": actor})
 
     def limiter(self, stats: LimiterStats) -> None:
         for gauge, value in (

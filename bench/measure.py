@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from claim_assess.bench.datasets import Datasets
-from claim_assess.bench.engine import SIM_KEY, SIM_MODEL, read_rows, run_engine, verify_workspace
+from claim_assess.bench.engine import PROJECT_ROOT, SIM_KEY, SIM_MODEL, read_rows, run_engine, verify_workspace
 from claim_assess.bench.scenarios import RunSpec, Scenario
 from claim_assess.bench.windows import (
     Window,
@@ -60,6 +61,8 @@ def measure(spec: RunSpec, scenario: Scenario, datasets: Datasets, workdir: Path
     run.update(figures)
     run["loadavg_after"] = _loadavg()
     run.update(run_metrics(rows, expected_ids, stats, scenario, run.get("wall_s")))
+    if run.get("bare"):
+        run["engine_over_bare"] = _r(ratio(run.get("successes_per_s"), run["bare"].get("successes_per_s")), 3)
     if spec.kind == "engine" and not keep and run.get("workspace") and run.get("one_decision_per_claim") \
             and (run.get("ledger") or {}).get("ok"):
         shutil.rmtree(run["workspace"], ignore_errors=True)  # healthy: nothing to inspect
@@ -67,6 +70,9 @@ def measure(spec: RunSpec, scenario: Scenario, datasets: Datasets, workdir: Path
     utilisation = "-" if run.get("utilization") is None else f"{run['utilization']:.3f}"
     log(f"[{scenario.name}] {spec.label}: done in {run.get('wall_s')} s, "
         f"{run.get('claims_per_min') or 0:.0f} claims/min, util {utilisation}")
+    if run.get("bare"):
+        log(f"[{scenario.name}] engine {run.get('successes_per_s')} successful req/s, bare asyncio client "
+            f"{run['bare'].get('successes_per_s')} req/s: engine/bare {run.get('engine_over_bare')}")
     return run
 
 
@@ -82,8 +88,32 @@ def _measure_engine(spec: RunSpec, scenario: Scenario, sim, dataset_dir: Path,
                        engine_rate_limited=summary.llm.rate_limited, complete=summary.complete)
         if summary.files.results and Path(summary.files.results).exists():
             rows = read_rows(summary.files.results)
+        if spec.bare_requests and engine.exit_code == 0:
+            figures["bare"] = _measure_bare(spec, sim, engine.workspace, stats)
         figures["ledger"] = verify_workspace(str(engine.workspace))
     return figures, rows, stats
+
+
+def _measure_bare(spec: RunSpec, sim, workspace: Path, engine_stats: Mapping[str, Any]) -> dict[str, Any]:
+    """The bare client after the engine, against the same simulator: its rate over its own steady window."""
+    from claim_assess.bench.bare_client import per_second_since, run_bare
+    from claim_assess.ledger.filestore import CALLS_FILE
+    from claim_assess.run.workspace import LEDGER_DIR
+
+    loadavg = _loadavg()
+    try:
+        result = run_bare(workspace / LEDGER_DIR / CALLS_FILE, base_url=sim.url, api_key=SIM_KEY, model=SIM_MODEL,
+                          limit=spec.bare_requests, cwd=PROJECT_ROOT)
+    except (OSError, RuntimeError, ValueError, subprocess.SubprocessError) as exc:
+        return {"error": f"{type(exc).__name__}: {exc}", "successes_per_s": None}
+    per_second = per_second_since(sim.stats().get("per_second", []), engine_stats.get("per_second", []))
+    window = steady_window(per_second)
+    rates = window_rates(per_second, window) if window else {}
+    return result.to_json() | {
+        "successes_per_s": _r(rates.get("successes_per_s")),
+        "window": asdict(window) | {"seconds": window.seconds} if window else None,
+        "loadavg_before": loadavg,
+    }
 
 
 def _measure_baseline(spec: RunSpec, dataset, sim) -> tuple[dict[str, Any], list[Row], Mapping[str, Any]]:

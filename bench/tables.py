@@ -26,7 +26,7 @@ def _s(ms: float | None) -> float | None:
 def _ledger_cell(run: Run) -> str:
     ledger = run.get("ledger")
     if ledger is None:
-        return "n/a (none)" if run["kind"] in ("baseline", "cookbook") else "not verified"
+        return "n/a (none)" if run["kind"] in ("baseline", "cookbook", "bare") else "not verified"
     return "intact" if ledger.get("ok") else "FAILED"
 
 
@@ -45,6 +45,32 @@ def _shared_cells(r: Run) -> dict[str, str]:
     }
 
 
+def bare_row(run: Run) -> Run | None:
+    """The bare asyncio client that followed an engine run (the ceiling), as a row of its own under it."""
+    bare = run.get("bare")
+    if not bare:
+        return None
+    rate = bare.get("successes_per_s")
+    ratio = run.get("engine_over_bare")
+    return {"scenario": run["scenario"], "kind": "bare",
+            "label": f"bare asyncio client (c={bare.get('concurrency')})"
+                     + ("" if ratio is None else f": engine/bare {ratio:.2f}"),
+            "wall_s": bare.get("wall_s"), "successes_per_min": None if rate is None else rate * 60,
+            "rate_limited": 0, "retries": 0 if rate is not None else None,
+            "rows": bare.get("successes", 0), "claims": bare.get("requests", 0),
+            "one_decision_per_claim": bare.get("errors") == 0 and not bare.get("error")}
+
+
+def with_bare(runs: Sequence[Run]) -> list[Run]:
+    """Every run, each engine run that was followed by a bare client with that client's row after it."""
+    out: list[Run] = []
+    for run in runs:
+        out.append(run)
+        if (bare := bare_row(run)) is not None:
+            out.append(bare)
+    return out
+
+
 def runs_table(runs: Sequence[Run]) -> Table:
     table = Table(title="claim-assess benchmark", show_lines=False)
     for name, justify in (("scenario", "left"), ("run", "left"), ("wall s", "right"), ("claims/min", "right"),
@@ -52,7 +78,7 @@ def runs_table(runs: Sequence[Run]) -> Table:
                           ("429s", "right"), ("retries", "right"), ("failed", "right"),
                           ("p50 / p95 s", "right"), ("decisions", "right"), ("ledger", "left")):
         table.add_column(name, justify=justify)
-    for r in runs:
+    for r in with_bare(runs):  # a bare row's "decisions" are its requests answered
         cells = _shared_cells(r)
         limit_r = (f" / {r['rpm_limit']:,}" if r.get("rpm_limit") else "") \
             + (f" (gateway {r['gateway_rpm']:,})" if r.get("gateway_rpm") else "")
@@ -150,7 +176,7 @@ def markdown(runs: Sequence[Run], checks: Sequence[Check]) -> str:
     lines = ["| scenario | run | wall s | claims/min | ok req/min (limit) | tokens/min charged (limit) | util | "
              "429s | retries | failed | p50 / p95 s | decided | ledger |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
-    for r in runs:
+    for r in with_bare(runs):
         cells = _shared_cells(r)
         lines.append(" | ".join([
             "", r["scenario"], r["label"], cells["wall"], cells["claims/min"],

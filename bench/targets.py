@@ -14,6 +14,8 @@ from typing import Any
 Run = Mapping[str, Any]
 
 MEMORY_FLAT_RATIO = 1.25  # the bench's own reading of "flat": late RSS at most 25 % over early RSS
+# Issue 12: the whole engine (2 actors) against a bare asyncio openai client in one process, same simulator, same run.
+ENGINE_OVER_BARE = 0.75
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,9 @@ def _ceiling_checks(runs: _Runs) -> list[Check]:
     if not run:
         return []
     checks = [_at_least("ceiling", "successful req/s (2 actors)", run.get("successes_per_s"), 170.0, "{:.0f}")]
+    if run.get("bare") is not None:
+        checks.append(_at_least("ceiling", "engine / bare asyncio client (req/s)", run.get("engine_over_bare"),
+                                ENGINE_OVER_BARE))
     memory = run.get("memory") or {}
     for role, info in sorted((memory.get("roles") or {}).items()):
         checks.append(_at_most("ceiling", f"memory flat: {role} late/early RSS", info.get("late_over_early"),

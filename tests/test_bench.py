@@ -393,3 +393,9 @@ def test_quick_ceiling_smoke_run_writes_results(tmp_path):
     roles = {p["role"] for p in only["memory"]["processes"]}
     assert {"driver", "AssessorActor", "LedgerActor"} <= roles
     assert {t["scenario"] for t in doc["targets"]} == {"ceiling"}
+    # Then the bare client replayed every request of the run against the same simulator, and the ratio is recorded.
+    bare = only["bare"]
+    assert bare["requests"] == bare["successes"] == only["successes"] and bare["errors"] == 0
+    assert bare["successes_per_s"] > 0 and only["engine_over_bare"] == round(
+        only["successes_per_s"] / bare["successes_per_s"], 3)
+    assert any(t["name"] == "engine / bare asyncio client (req/s)" for t in doc["targets"])

@@ -30,6 +30,9 @@ class Metrics:
     def claim_decided(self, decision: str) -> None:
         self.decided.append(decision)
 
+    def flush(self) -> None:
+        pass
+
 
 def assess(entries, *, fault_script=()):
     """Assess ``entries`` concurrently on one ClaimAssessor; (outcomes or exceptions, ledger, batches, metrics)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from claim_assess.actors.ledger_actor import LedgerActor
+from claim_assess.errors import LedgerError
 from claim_assess.ledger.memory import MemoryLedger
 from claim_assess.ledger.records import genesis_hash
 from claim_assess.ledger.store import OpenFileLedger
@@ -33,6 +34,14 @@ class TestLedgerActorContract:
         assert all(after.previous_hash == before.record_hash for before, after in zip(by_seq, by_seq[1:]))
         assert again == next(r for r in records if r.claim_id == "C-3")  # the key keeps the first decision
         assert ray_session.get(actor.height.remote()) == 30
+
+    def test_a_batch_of_appends_answers_each_in_order_and_refuses_only_the_bad_one(self, actor, ray_session):
+        bad_call = call("C-1") | {"latency_ms": 1.5}  # canonical JSON has no floats
+        appends = [(draft("C-0"), [call("C-0")]), (draft("C-1"), [bad_call]), (draft("C-2"), [])]
+        first, refused, third = ray_session.get(actor.append_many.remote(appends))
+        assert (first.claim_id, third.claim_id) == ("C-0", "C-2") and isinstance(refused, LedgerError)
+        assert ray_session.get(actor.append_many.remote(appends[::2])) == [first, third]  # sent again: same records
+        assert ray_session.get(actor.height.remote()) == 2
 
     def test_a_failed_claim_is_not_decided_and_may_be_retried(self, actor, ray_session):
         ray_session.get([actor.append.remote(draft("C-1", "FAILED", payout="0.00")), actor.append.remote(draft("C-2"))])

@@ -151,3 +151,23 @@ def test_the_reporter_sends_one_batch_per_flush_and_nothing_when_idle():
     assert batch.usage == _record(OK).usage + _record(ErrorKind.TRANSIENT.value, 2).usage
     assert (batch.usage.requests, batch.usage.retries, batch.usage.transient_errors) == (2, 1, 1)
     assert batch.finished == (FinishedClaim("C-1", "APPROVE", 12),)
+
+
+def test_a_batch_carries_each_claims_latest_stage_and_the_board_ends_in_the_same_state():
+    sent: list[ProgressBatch] = []
+    stages = [("C-1", "start"), ("C-2", "start"), ("C-1", "coverage"), ("C-3", "start"), ("C-2", "assessment"),
+              ("C-3", ""), ("C-1", "ledger")]
+
+    async def go():
+        reporter = ProgressReporter("assessor-1", sent.append, every_s=3600)
+        for claim_id, stage in stages:
+            reporter.stage(claim_id, stage)
+        reporter.flush()
+
+    asyncio.run(go())
+    (batch,) = sent
+    assert batch.stages == (("C-1", "ledger"), ("C-2", "assessment"), ("C-3", ""))
+    coalesced, stepwise = ProgressBoard(clock=lambda: 0.0), ProgressBoard(clock=lambda: 0.0)
+    coalesced.report(batch)
+    stepwise.report(ProgressBatch("assessor-1", tuple(stages)))
+    assert coalesced.snapshot().actors == stepwise.snapshot().actors

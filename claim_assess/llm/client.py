@@ -152,12 +152,13 @@ class LLMClient:
         """
         policy = self._policy
         reserve = estimate_prompt_tokens(prompt.messages) + prompt.max_completion_tokens
+        request = _request_body(prompt)  # once per call, not per attempt: every attempt sends the same body
         started = self._clock()
         attempt = invalid = 0
         try:
             while True:
                 attempt += 1
-                result = await self._attempt(prompt, parse, attempt, reserve, run_id, claim_id, record)
+                result = await self._attempt(prompt, request, parse, attempt, reserve, run_id, claim_id, record)
                 if result.ok:
                     return result.value
                 kind = result.kind
@@ -196,6 +197,7 @@ class LLMClient:
     async def _attempt(
         self,
         prompt: PromptLike,
+        request: Mapping[str, Any],
         parse: Callable[[str], T],
         attempt: int,
         reserve: int,
@@ -203,12 +205,6 @@ class LLMClient:
         claim_id: str,
         record: Callable[[AttemptRecord], None],
     ) -> _Attempt:
-        request = {
-            "messages": [dict(m) for m in prompt.messages],
-            "response_format": prompt.response_format(),
-            "max_completion_tokens": prompt.max_completion_tokens,
-            "temperature": 0,
-        }
         permit = await self._limiter.acquire(reserve)
         wall_start, t0 = self._wall_clock(), self._clock()
         sent = _abandoned("cancelled before it was sent")
@@ -294,6 +290,16 @@ class LLMClient:
                             error=f"invalid output: {_short(str(exc))}")
         return _Attempt(value=value, ok=True, status=status)
 
+
+
+def _request_body(prompt: PromptLike) -> dict[str, Any]:
+    """What the Chat Completions call sends besides the model (and what its attempt records keep)."""
+    return {
+        "messages": [dict(m) for m in prompt.messages],
+        "response_format": prompt.response_format(),
+        "max_completion_tokens": prompt.max_completion_tokens,
+        "temperature": 0,
+    }
 
 
 def _content_of(completion: Any) -> str | None:

@@ -8,7 +8,10 @@ While the limiter has no limit to enforce (none given, none learned yet, no 429 
 attempt would cost two round trips per request for nothing. So after an "unlimited" answer the client skips
 the ask for up to ``recheck_s``, and reports back only what the limiter can learn from: a 429, or rate-limit
 headers (which teach it the limits). A limit learned or a 429 seen by any assessor therefore reaches every
-assessor within that interval.
+assessor within that interval. When the interval runs out, one attempt asks (the probe) and the attempts that want
+to go meanwhile wait for its answer instead of each asking too: at a few hundred requests per second an assessor
+would otherwise send a burst of asks (and settles) every interval, each an actor round trip. If the probe finds a
+limit, each waiting attempt then books its own reservation, as every attempt does while limits are enforced.
 
 Until the limiter has heard from the provider, its delays are provisional (``Reservation.recheck_s``): the first
 answer may show a full bucket (a fresh key may spend a minute's budget at once). A caller told to wait longer than
@@ -49,12 +52,17 @@ class SharedLimiterClient:
         self._clock, self._sleep = clock, sleep
         self._inflight = 0
         self._unlimited_until = float("-inf")
+        self._probe: asyncio.Future[None] | None = None  # an ask under way while nothing was known to be enforced
+        self._limited = False  # the last answer enforced something: every attempt asks, none waits for another's
 
     async def acquire(self, tokens: int) -> Permit:
+        while self._probe is not None and self._clock() >= self._unlimited_until:
+            await asyncio.shield(self._probe)  # its answer decides for us too (shielded: we may be cancelled)
         if self._clock() < self._unlimited_until:
             permit = Permit(permit_id=LOCAL_PERMIT, tokens=tokens)
         else:
-            reservation = await self._reserve(tokens)
+            reservation = await (self._reserve(tokens) if self._limited else self._ask_first(tokens))
+            self._limited = not reservation.unlimited
             if reservation.unlimited:
                 self._unlimited_until = self._clock() + self._recheck_s
             await self._wait(reservation)
@@ -62,6 +70,17 @@ class SharedLimiterClient:
         self._inflight += 1
         self._on_inflight(self._inflight)
         return permit
+
+    async def _ask_first(self, tokens: int) -> Reservation:
+        """Ask as the probe: attempts that want to go meanwhile wait for this answer rather than ask too."""
+        probe = self._probe = asyncio.get_running_loop().create_future()
+        try:
+            return await self._reserve(tokens)
+        finally:
+            # An answer, an error or a cancellation: the waiting attempts go on, and ask for themselves unless
+            # the answer reopened the shortcut.
+            self._probe = None
+            probe.set_result(None)
 
     async def _wait(self, reservation: Reservation) -> None:
         # A request that had to wait asks again before it goes: a 429 heard meanwhile paused the budget, and a

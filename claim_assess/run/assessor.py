@@ -45,9 +45,13 @@ class PolicyBook:
 
 
 class AssessorMetrics(Protocol):
+    """May tally what it is told and hand it on later (actors.metrics does, once a second): ``flush`` sends it now."""
+
     def attempt(self, record: AttemptRecord) -> None: ...
 
     def claim_decided(self, decision: str) -> None: ...
+
+    def flush(self) -> None: ...
 
 
 class _NoMetrics:
@@ -55,6 +59,9 @@ class _NoMetrics:
         pass
 
     def claim_decided(self, decision: str) -> None:
+        pass
+
+    def flush(self) -> None:
         pass
 
 
@@ -109,4 +116,6 @@ class ClaimAssessor:
         return self._book.policy_digests.get(assessment.policy_id) if assessment.policy_id else None
 
     def flush(self) -> None:
+        """Send what the progress reporter and the metrics still hold (the end of a run)."""
         self._reporter.flush()
+        self._metrics.flush()
