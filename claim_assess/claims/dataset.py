@@ -120,6 +120,9 @@ class _Place:
         except (pa.ArrowException, OSError) as exc:
             raise DatasetError(f"{self.shown}: cannot look at it: {first_line(str(exc))}") from exc
 
+    def size(self) -> int:
+        return os.path.getsize(self.path) if self.local else self.fs.get_file_info(self.path).size
+
     def open(self) -> Any:
         """A binary stream with ``read(n)``: Python's file locally, pyarrow's input stream elsewhere."""
         return open(self.path, "rb") if self.local else self.fs.open_input_stream(self.path)
@@ -372,7 +375,7 @@ class DatasetSource:
         if self.claims_source != "claims.jsonl":
             return True
         try:
-            return self._claims.fs.get_file_info(self._claims.path).size < _CHEAP_COUNT_BYTES
+            return self._claims.size() < _CHEAP_COUNT_BYTES
         except (OSError, pa.ArrowException):
             return False
 

@@ -119,10 +119,10 @@ def _skip_decided(prepared: PreparedRun, fleet: RayFleet, console: Console) -> i
     if prepared.resuming:
         kept = journaled_decided(settings.paths.journal) & fleet.decided_claims()
         prepared.selection.skip(kept)
-        expected = _expected(prepared, wait_s=COUNT_WAIT_S)
+    expected = _expected(prepared, wait_s=COUNT_WAIT_S if prepared.resuming else 0.0)
+    if prepared.resuming:
         left = f"{expected - len(kept):,}" if expected is not None else "the rest"
         console.print(f"resuming: {len(kept):,} claims already decided, {left} to assess", soft_wrap=True)
-    expected = _expected(prepared)
     if settings.task_names == "auto" and not settings.per_claim_task_names(expected or UNCOUNTED):
         shown = f"{expected:,} claims" if expected is not None else "a dataset still being counted"
         console.print(f"{shown}: Ray tasks are named 'assess' (not per claim) to keep the driver's "

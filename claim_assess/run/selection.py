@@ -25,7 +25,8 @@ def wanted_entries(source: DatasetSource, claim_ids: tuple[str, ...]) -> tuple[C
     that names no claim is a mistake in the command, best reported before anything is spent."""
     wanted = set(claim_ids)
     found = tuple(entry for entry in source.stream() if entry.claim_id in wanted)
-    missing = [cid for cid in claim_ids if cid not in {entry.claim_id for entry in found}]
+    present = {entry.claim_id for entry in found}
+    missing = [cid for cid in claim_ids if cid not in present]
     if missing:
         raise ConfigError(f"--claim-id names claims not in {source.root}: {', '.join(missing)}")
     return found
