@@ -7,8 +7,14 @@
     ├── LLMError                          talking to the model failed
     │   ├── LLMCallError                  one HTTP attempt failed (status / timeout / connection)
     │   ├── InvalidOutputError            the answer broke the schema after the allowed retries
-    │   ├── DeadlineExceeded              a claim's retry deadline passed
-    │   └── QuotaExhausted                provider says insufficient_quota: stop the run, retrying is pointless
+    │   └── EndpointError                 the endpoint, not the claim, failed the call: no fair try, no FAILED record
+    │       ├── QuotaExhausted            provider says insufficient_quota: stop the run, retrying is pointless
+    │       ├── EndpointRejected          the endpoint refuses the run's configuration (key, model, request
+    │       │                             shape): stop the run at once
+    │       └── EndpointUnavailable       the call gave up on errors that were not about the claim (unreachable,
+    │           │                         5xx, timeouts, an unexplained 4xx): the claim is tried again later;
+    │           │                         several claims in a row stop the run
+    │           └── DeadlineExceeded      a call's retry deadline passed
     ├── LedgerError                       the audit trail
     │   ├── LedgerLockedError             another writer holds the ledger
     │   ├── LedgerCorruptError            a bad record before the tail (names the seq)
@@ -60,12 +66,27 @@ class InvalidOutputError(LLMError):
     """The model's answer broke the schema after the allowed retries."""
 
 
-class DeadlineExceeded(LLMError):
-    """A claim's retry deadline passed before an attempt succeeded."""
+class EndpointError(LLMError):
+    """The endpoint failed the call for a reason outside the claim: the claim never had a fair try, so it gets no
+    decision record and stays undecided (the run retries it, or leaves it for ``--resume``)."""
 
 
-class QuotaExhausted(LLMError):
+class QuotaExhausted(EndpointError):
     """The provider reported insufficient_quota: stop cleanly, leave undecided claims for later."""
+
+
+class EndpointRejected(EndpointError):
+    """The endpoint refuses what every request of the run shares (the key, the model, the request's shape): no
+    retry and no other claim can succeed, so the run stops at once."""
+
+
+class EndpointUnavailable(EndpointError):
+    """A call gave up on errors that were not about its claim (connection refused, DNS, timeouts, 5xx, 429s, an
+    unexplained 4xx): the claim is tried again; the same on several claims in a row stops the run."""
+
+
+class DeadlineExceeded(EndpointUnavailable):
+    """A call's retry deadline passed before an attempt succeeded (its waits were for the endpoint, not the claim)."""
 
 
 class LedgerError(ClaimAssessError):

@@ -16,7 +16,8 @@ def test_each_kind_of_attempt_lands_in_exactly_one_outcome():
     kinds = [OK, ABANDONED, *(k.value for k in ErrorKind)]
     total = sum((attempt(k) for k in kinds), LLMUsage())
     assert total.requests == len(kinds) == total.succeeded + total.rate_limited + total.errors
-    assert (total.rate_limited_requests, total.rate_limited_tokens, total.quota_errors, total.fatal_errors) == (1, 1, 1, 1)
+    # fatal_errors: every refusal no retry follows, whoever it is about (the content, the configuration, unexplained)
+    assert (total.rate_limited_requests, total.rate_limited_tokens, total.quota_errors, total.fatal_errors) == (1, 1, 1, 3)
 
 
 def test_unknown_kind_is_refused():

@@ -14,8 +14,9 @@ import pytest
 from claim_assess.errors import (
     ClaimAssessError,
     DeadlineExceeded,
+    EndpointRejected,
+    EndpointUnavailable,
     InvalidOutputError,
-    LLMCallError,
     QuotaExhausted,
 )
 from claim_assess.claims.prompts import (
@@ -228,10 +229,12 @@ def test_insufficient_quota_stops_at_once(simulator):
     assert out.delays == []
 
 
-def test_wrong_key_is_fatal_without_retry(simulator):
+def test_wrong_key_stops_without_retry_naming_the_provider_message_and_the_fix(simulator):
     sim = simulator(api_key="sk-the-right-one")
     out = run(sim.url, coverage_prompt(), key=API_KEY)
-    assert isinstance(out.error, LLMCallError) and out.error.status == 401
+    assert isinstance(out.error, EndpointRejected)  # the run's configuration: the whole run stops, no FAILED claim
+    assert "HTTP 401 invalid_api_key" in str(out.error) and "Incorrect API key provided" in str(out.error)
+    assert "OPENAI_API_KEY" in str(out.error)
     assert len(out.records) == 1 and out.records[0].status == 401
     assert "Incorrect API key provided: sk-" in out.records[0].error  # named the OpenAI way, masked
     assert sim.stats()["rejected"] == {"401": 1}
@@ -247,14 +250,16 @@ def test_bad_request_is_fatal_without_retry(simulator):
 
     prompt = NoSchemaPrompt(**{f.name: getattr(coverage_prompt(), f.name) for f in dataclasses.fields(PromptSpec)})
     out = run(sim.url, prompt)
-    assert isinstance(out.error, LLMCallError) and out.error.status == 400
+    # The simulator names the field (param "response_format"): every request of a run sends it, so it is the
+    # run's configuration, not this claim's content.
+    assert isinstance(out.error, EndpointRejected) and "Structured Outputs" in str(out.error)
     assert len(out.records) == 1 and "response_format" in out.records[0].error
 
 
 def test_hang_past_the_client_timeout_is_recorded_as_timeout(simulator):
     sim = simulator(rate_hang=1.0, hang_s=30.0)
     out = run(sim.url, coverage_prompt(), timeout_s=0.3, policy=dataclasses.replace(FAST, max_attempts=2))
-    assert isinstance(out.error, LLMCallError) and out.error.status == "timeout"
+    assert isinstance(out.error, EndpointUnavailable) and "last status timeout" in str(out.error)
     assert [r.status for r in out.records] == ["timeout", "timeout"]
     assert all(300 <= r.latency_ms < 5000 for r in out.records)
     assert "2 attempts" in str(out.error)
@@ -264,7 +269,7 @@ def test_rate_limit_hint_is_a_floor_and_attempts_run_out(simulator):
     sim = simulator(rpm=1, retry_after_rate=1.0)
     assert run(sim.url, coverage_prompt()).error is None  # uses the only request of the minute
     out = run(sim.url, coverage_prompt(), policy=dataclasses.replace(FAST, max_attempts=3, deadline_s=600))
-    assert isinstance(out.error, LLMCallError) and out.error.status == 429
+    assert isinstance(out.error, EndpointUnavailable) and "last status 429" in str(out.error)
     assert [r.status for r in out.records] == [429, 429, 429]
     assert len(out.delays) == 2 and all(d >= 59.0 for d in out.delays)  # the server said about 60 s
     assert out.stats.rate_limited_requests == 3

@@ -29,6 +29,20 @@ QUOTA_BODY = openai_429(
     "insufficient_quota")
 
 
+# Bodies as OpenAI sends them (its error reference and observed answers).
+_OPENAI_401 = ('{"error": {"message": "Incorrect API key provided: sk-abc*********xyz. You can find your API key at '
+               'https://platform.openai.com/account/api-keys.", "type": "invalid_request_error", "param": null, '
+               '"code": "invalid_api_key"}}')
+_OPENAI_404_MODEL = ('{"error": {"message": "The model `gpt-9` does not exist or you do not have access to it.", '
+                     '"type": "invalid_request_error", "param": null, "code": "model_not_found"}}')
+_OPENAI_400_FORMAT = ('{"error": {"message": "Invalid parameter: \'response_format\' of type \'json_schema\' is not '
+                      'supported with this model.", "type": "invalid_request_error", "param": "response_format", '
+                      '"code": null}}')
+_OPENAI_400_CONTEXT = ('{"error": {"message": "This model\'s maximum context length is 128000 tokens. However, your '
+                       'messages resulted in 130000 tokens.", "type": "invalid_request_error", "param": "messages", '
+                       '"code": "context_length_exceeded"}}')
+
+
 @pytest.mark.parametrize(
     ("status", "body", "kind"),
     [
@@ -52,11 +66,27 @@ QUOTA_BODY = openai_429(
         (408, None, ErrorKind.TRANSIENT),
         ("timeout", None, ErrorKind.TRANSIENT),
         ("connection_error", None, ErrorKind.TRANSIENT),
-        (400, None, ErrorKind.FATAL),
-        (401, None, ErrorKind.FATAL),
-        (403, None, ErrorKind.FATAL),
-        (404, None, ErrorKind.FATAL),
-        (422, None, ErrorKind.FATAL),
+        # 4xx: whom the refusal is about. The key, the model, the URL and any request field but the messages are
+        # the run's configuration; the messages' content is the claim's; what names neither is unexplained.
+        (401, _OPENAI_401, ErrorKind.CONFIGURATION),
+        (401, None, ErrorKind.CONFIGURATION),
+        (403, None, ErrorKind.CONFIGURATION),
+        (404, _OPENAI_404_MODEL, ErrorKind.CONFIGURATION),
+        (404, "<html>Not Found</html>", ErrorKind.CONFIGURATION),
+        (400, _OPENAI_400_FORMAT, ErrorKind.CONFIGURATION),
+        (400, '{"error": {"message": "Unsupported parameter: \'max_completion_tokens\'", "param": null}}',
+         ErrorKind.CONFIGURATION),
+        (400, _OPENAI_400_CONTEXT, ErrorKind.FATAL),
+        (400, '{"error": {"message": "Invalid \'messages[1].content\': string too long.", '
+              '"param": "messages[1].content", "code": "string_above_max_length"}}', ErrorKind.FATAL),
+        (400, '{"error": {"message": "The response was filtered due to the prompt triggering Azure OpenAI\'s '
+              'content management policy.", "code": "content_filter", "param": "prompt"}}', ErrorKind.FATAL),
+        (413, None, ErrorKind.FATAL),
+        (400, None, ErrorKind.REFUSED),
+        (400, '{"error": {"message": "Bad request.", "type": "invalid_request_error", "param": null}}',
+         ErrorKind.REFUSED),
+        (422, None, ErrorKind.REFUSED),
+        (409, None, ErrorKind.REFUSED),
         (200, None, ErrorKind.INVALID_OUTPUT),
     ],
 )
@@ -115,6 +145,8 @@ def test_cap_stops_at_max_delay():
     [
         (1, ErrorKind.FATAL, None, 0.0, None),
         (1, ErrorKind.QUOTA, 1.0, 0.0, None),
+        (1, ErrorKind.CONFIGURATION, 1.0, 0.0, None),
+        (1, ErrorKind.REFUSED, None, 0.0, None),
         (6, ErrorKind.TRANSIENT, None, 0.0, None),  # attempts used up
         (1, ErrorKind.RATE_LIMIT_TOKENS, 7.5, 0.0, 7.5),  # hint above the jitter cap: the floor wins
         (1, ErrorKind.RATE_LIMIT_REQUESTS, 50.0, 0.0, 50.0),  # hints may exceed max_delay
@@ -137,7 +169,7 @@ def test_next_delay_table(attempt, kind, hint, elapsed, expected):
 )
 def test_next_delay_properties(attempt, kind, hint, elapsed, seed):
     delay = POLICY.next_delay(attempt, kind, hint, elapsed, random.Random(seed))
-    if kind in (ErrorKind.FATAL, ErrorKind.QUOTA) or attempt >= POLICY.max_attempts:
+    if not kind.retryable or attempt >= POLICY.max_attempts:
         assert delay is None
     if delay is not None:
         assert delay >= 0.0

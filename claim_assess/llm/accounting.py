@@ -29,7 +29,7 @@ class LLMUsage:
     rate_limited_tokens: int = 0  # 429s of type "tokens"
     quota_errors: int = 0  # 429 insufficient_quota
     transient_errors: int = 0  # 5xx, 408, timeouts, dropped connections
-    fatal_errors: int = 0  # other 4xx: the request itself was refused
+    fatal_errors: int = 0  # other 4xx: the request was refused (its content, the configuration, unexplained)
     invalid_outputs: int = 0  # a 2xx whose answer broke the schema (or was cut off, empty, refused)
     abandoned: int = 0  # cut short by a cancellation
     retries: int = 0  # attempts after the first of their call
@@ -99,5 +99,7 @@ _OUTCOME_FIELD = {
     ErrorKind.QUOTA.value: "quota_errors",
     ErrorKind.TRANSIENT.value: "transient_errors",
     ErrorKind.FATAL.value: "fatal_errors",
+    ErrorKind.CONFIGURATION.value: "fatal_errors",  # refused, not retried: counted with the other refusals
+    ErrorKind.REFUSED.value: "fatal_errors",
     ErrorKind.INVALID_OUTPUT.value: "invalid_outputs",
 }

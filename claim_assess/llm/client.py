@@ -23,6 +23,8 @@ from openai.types.chat import ChatCompletion
 
 from claim_assess.errors import (
     DeadlineExceeded,
+    EndpointRejected,
+    EndpointUnavailable,
     InvalidOutputError,
     LLMError,
     LLMCallError,
@@ -31,6 +33,7 @@ from claim_assess.errors import (
 from claim_assess.credentials import Redactor, public_endpoint
 from claim_assess.llm.accounting import ABANDONED, OK, LLMUsage
 from claim_assess.llm.attempts import AttemptRecord, new_call_id, rfc3339, utc_now
+from claim_assess.llm.diagnosis import provider_said, what_to_change
 from claim_assess.llm.limiter import AttemptOutcome, Limiter, estimate_prompt_tokens
 from claim_assess.llm.retry import ErrorKind, RetryPolicy, classify, retry_hint
 
@@ -62,6 +65,7 @@ class _Attempt:
     status: int | str = 0
     error: str | None = None
     hint_s: float | None = None
+    body: str | None = None  # an error status's body (redacted): what the diagnosis of a refusal reads
 
 
 @dataclass(frozen=True)
@@ -146,9 +150,10 @@ class LLMClient:
     ) -> T:
         """The parsed answer to ``prompt``, after as many attempts as the policy allows.
 
-        Raises QuotaExhausted (insufficient_quota, at once), LLMCallError (fatal status at once,
-        or retries used up), InvalidOutputError (answers kept breaking the schema) or
-        DeadlineExceeded (the call's deadline passed).
+        Raises QuotaExhausted (insufficient_quota, at once), EndpointRejected (the run's configuration refused,
+        at once), LLMCallError (a refusal of this request's own content, at once), InvalidOutputError (answers
+        kept breaking the schema), EndpointUnavailable (retries used up on errors not about the claim, or an
+        unexplained refusal) or DeadlineExceeded (one of those: the call's deadline passed).
         """
         policy = self._policy
         reserve = estimate_prompt_tokens(prompt.messages) + prompt.max_completion_tokens
@@ -168,10 +173,8 @@ class LLMClient:
                     f"{prompt.purpose} call for claim {claim_id}: last status {result.status}"
                     f" ({result.error}), {attempt} attempt(s), {elapsed:.1f}s elapsed"
                 )
-                if kind is ErrorKind.QUOTA:
-                    raise QuotaExhausted(f"insufficient_quota: the account is out of credit; {why}")
-                if kind is ErrorKind.FATAL:
-                    raise LLMCallError(f"not retryable: {why}", result.status)
+                if not kind.retryable:
+                    raise self._not_retryable(kind, result, why)
                 if kind is ErrorKind.INVALID_OUTPUT:
                     invalid += 1
                     if invalid >= policy.invalid_output_attempts:
@@ -185,7 +188,8 @@ class LLMClient:
                         raise DeadlineExceeded(f"deadline of {policy.deadline_s}s would pass: {why}")
                     if kind is ErrorKind.INVALID_OUTPUT:
                         raise InvalidOutputError(f"attempts used up on invalid answers: {why}")
-                    raise LLMCallError(f"gave up after {attempt} attempts: {why}", result.status)
+                    raise EndpointUnavailable(f"gave up after {attempt} attempts: {why}; "
+                                              f"{what_to_change(result.status, result.body, base_url=self.endpoint, model=self.model)}")
                 if delay > 0:
                     await self._sleep(delay)
         except BaseException as exc:
@@ -260,12 +264,27 @@ class LLMClient:
             return _Sent(result, headers, None, _content_of(completion), *tokens)
         return _Sent(_Attempt(status=status, kind=result.kind, error=result.error), headers, None, result.value, *tokens)
 
+    def _not_retryable(self, kind: ErrorKind, result: _Attempt, why: str) -> LLMError:
+        if kind is ErrorKind.QUOTA:
+            return QuotaExhausted(f"insufficient_quota: the account is out of credit; {why}")
+        if kind is ErrorKind.CONFIGURATION:
+            return EndpointRejected(self.refusal(result.status, result.body, result.error))
+        if kind is ErrorKind.REFUSED:
+            return EndpointUnavailable(f"refused, for no reason that names the claim: {why}")
+        return LLMCallError(f"not retryable: {why}", result.status)  # FATAL: about this request's own content
+
+    def refusal(self, status: int | str, body: str | None, error: str | None) -> str:
+        """What the endpoint said and what to change: the message of a run stopped by its configuration."""
+        return (f"{self.endpoint} (model {self.model!r}) refused the run's configuration "
+                f"({provider_said(status, body, error)}): "
+                f"{what_to_change(status, body, base_url=self.endpoint, model=self.model)}")
+
     def _refused(self, exc: openai.APIStatusError) -> _Sent:
         """An HTTP error status: classified from its body (429 kinds, quota, fatal), with the server's retry hint."""
         headers = {k.lower(): v for k, v in exc.response.headers.items()}
         body = self._redact(_response_text(exc.response))
         result = _Attempt(status=exc.status_code, kind=classify(exc.status_code, body),
-                          error=f"HTTP {exc.status_code}: {_short(body)}", hint_s=retry_hint(headers, body))
+                          error=f"HTTP {exc.status_code}: {_short(body)}", hint_s=retry_hint(headers, body), body=body)
         return _Sent(result, headers, body)
 
     @staticmethod

@@ -17,6 +17,8 @@ Each budget (``llm.budget``) starts with about one second of burst and learns fr
   own lower limit (named in its 429, or revealed by 429s while the headers showed budget) lowers its rate;
 - a 429 pauses the budget it names (requests or tokens) for the whole fleet until the hinted time;
 - ``insufficient_quota`` stops every later reservation with ``QuotaExhausted``: retrying cannot help.
+- a refusal of the run's configuration (401, 403, 404, a 4xx naming a request field) stops every later
+  reservation with ``EndpointRejected``: no claim can pass.
 Time is injected (``clock``) so tests advance a fake clock instead of sleeping.
 """
 
@@ -28,7 +30,8 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from claim_assess.errors import QuotaExhausted
+from claim_assess.errors import EndpointRejected, QuotaExhausted
+from claim_assess.llm.diagnosis import provider_said
 from claim_assess.llm.budget import START_BURST_S, Budget, Enforcement, Mark
 from claim_assess.llm.bucket import Clock, TokenBucket
 from claim_assess.llm.gateway import behind_gateway
@@ -104,6 +107,7 @@ class RateLimiter:
         self._outstanding: dict[str, _Pending] = {}
         self._granted = self._reserved = self._refunded = 0
         self._quota_exhausted: str | None = None
+        self._rejected: str | None = None  # the endpoint refused the run's configuration (a 401, an unknown model)
 
     @property
     def rpm(self) -> int | None:
@@ -116,6 +120,8 @@ class RateLimiter:
     def reserve(self, tokens: int) -> Reservation:
         if self._quota_exhausted is not None:
             raise QuotaExhausted(self._quota_exhausted)
+        if self._rejected is not None:
+            raise EndpointRejected(self._rejected)
         delay = max(0.0, self._paused_until - self._clock())
         request_delay, request_mark = self._requests.book(1)
         token_delay, token_mark = self._tokens.book(tokens)
@@ -150,6 +156,13 @@ class RateLimiter:
             self._throttled(headers, outcome.error_body, pending)
             return
         if not isinstance(outcome.status, int):  # a timeout or a dropped connection: nothing to learn
+            return
+        if self._rejected is None and classify(outcome.status, outcome.error_body) is ErrorKind.CONFIGURATION:
+            # No request of the run can pass (a wrong key, an unknown model): every later reservation is refused,
+            # so the fleet stops asking at once instead of one refusal per claim in flight.
+            log.warning("the endpoint refused the run's configuration: every later request is refused, the run stops")
+            self._rejected = ("the endpoint refused the run's configuration on an earlier request: "
+                              f"{provider_said(outcome.status, outcome.error_body)}")
             return
         via_gateway = behind_gateway(headers)
         self._requests.answered(headers, pending.requests if pending else None, via_gateway, 1)

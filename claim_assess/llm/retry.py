@@ -23,12 +23,14 @@ class ErrorKind(enum.Enum):
     RATE_LIMIT_TOKENS = "rate_limit_tokens"
     QUOTA = "quota"  # insufficient_quota: out of credit, retrying is pointless
     TRANSIENT = "transient"  # 5xx, timeouts, dropped connections
-    FATAL = "fatal"  # 4xx other than 408/429: the request itself is wrong
+    FATAL = "fatal"  # a 4xx about this request's own content (too long, filtered): the claim is FAILED
+    CONFIGURATION = "configuration"  # 401, 403, 404, a 4xx naming a request field: no request of the run can pass
+    REFUSED = "refused"  # another 4xx that names neither the claim's content nor the configuration
     INVALID_OUTPUT = "invalid_output"  # a 2xx whose answer is unusable
 
     @property
     def retryable(self) -> bool:
-        return self not in (ErrorKind.FATAL, ErrorKind.QUOTA)
+        return self not in (ErrorKind.FATAL, ErrorKind.QUOTA, ErrorKind.CONFIGURATION, ErrorKind.REFUSED)
 
     @property
     def rate_limited(self) -> bool:
@@ -73,6 +75,37 @@ def _classify_429(body: str | None) -> ErrorKind:
 
 
 _TRANSIENT_STATUSES = frozenset({408, 500, 502, 503, 504})
+# 4xx that are about the request's own content (its messages), as OpenAI and Azure name them: the claim's problem.
+_CONTENT_CODES = frozenset({"context_length_exceeded", "content_filter", "content_policy_violation",
+                            "string_above_max_length", "invalid_prompt", "prompt_too_long"})
+_CONTENT_WORDS = ("maximum context length", "context length", "content management policy", "content filter",
+                  "content_filter", "too many tokens", "prompt is too long")
+# Codes and words that name what every request of the run shares: the key, the model, the request's shape.
+_CONFIGURATION_CODES = frozenset({"invalid_api_key", "model_not_found", "unsupported_parameter",
+                                  "unsupported_value", "invalid_organization", "account_deactivated"})
+_CONFIGURATION_WORDS = ("response_format", "json_schema", "structured output", "max_completion_tokens",
+                        "does not exist", "not supported", "unsupported parameter", "unknown model", "api key")
+
+
+def _classify_4xx(status: int, body: str | None) -> ErrorKind:
+    """Who a 4xx other than 408/429 is about. Every request of a run shares the key, the model and the request's
+    shape; only the messages differ. So a refusal naming a field other than the messages, or the key, or the
+    model, can never pass for any claim (CONFIGURATION: stop the run); one about the messages' content is this
+    claim's (FATAL: FAILED, with the provider's words); anything else is unexplained (REFUSED: no retry, the claim
+    is left undecided, and the same on several claims stops the run)."""
+    if status in (401, 403, 404):
+        return ErrorKind.CONFIGURATION
+    if status == 413:
+        return ErrorKind.FATAL  # the body (the claim's prompt) is too large
+    error = _error_object(body)
+    code = str(error.get("code") or "").lower()
+    param = str(error.get("param") or "")
+    message = str(error.get("message") or (body if not error else "") or "").lower()
+    if code in _CONTENT_CODES or param.startswith("messages") or any(w in message for w in _CONTENT_WORDS):
+        return ErrorKind.FATAL
+    if code in _CONFIGURATION_CODES or param or any(w in message for w in _CONFIGURATION_WORDS):
+        return ErrorKind.CONFIGURATION
+    return ErrorKind.REFUSED
 
 
 def classify(status: int | str, body: str | None) -> ErrorKind:
@@ -80,8 +113,8 @@ def classify(status: int | str, body: str | None) -> ErrorKind:
 
     429s are read from the OpenAI-shaped body (``error.code`` "insufficient_quota", ``error.type``
     "requests"/"tokens", else words in ``error.message``). 500/502/503/504, other 5xx, 408,
-    "timeout" and "connection_error" are transient; other 4xx are fatal. A 2xx reaching here had an
-    unusable answer: INVALID_OUTPUT.
+    "timeout" and "connection_error" are transient; other 4xx are read by ``_classify_4xx``. A 2xx reaching here
+    had an unusable answer: INVALID_OUTPUT.
     """
     if isinstance(status, str):
         return ErrorKind.TRANSIENT  # "timeout", "connection_error"
@@ -91,7 +124,7 @@ def classify(status: int | str, body: str | None) -> ErrorKind:
         return ErrorKind.TRANSIENT
     if 200 <= status <= 299:
         return ErrorKind.INVALID_OUTPUT
-    return ErrorKind.FATAL
+    return _classify_4xx(status, body)
 
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
@@ -172,7 +205,8 @@ class RetryPolicy:
         ``attempt`` is the 1-based number of the attempt that just failed. Exponential backoff with
         full jitter (uniform in [0, min(max_delay, base_delay * 2**(attempt-1))]); a server hint is
         a floor; a wait that would end past the deadline gives up instead. Invalid output is retried
-        at once (the server is not overloaded, the answer was just wrong). FATAL and QUOTA never retry.
+        at once (the server is not overloaded, the answer was just wrong). FATAL, QUOTA, CONFIGURATION and
+        REFUSED never retry.
         """
         if not kind.retryable or attempt >= self.max_attempts:
             return None

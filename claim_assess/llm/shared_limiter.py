@@ -6,7 +6,8 @@ budget and says how long to wait, and this client does the waiting, on the calle
 
 While the limiter has no limit to enforce (none given, none learned yet, no 429 pause), asking it before every
 attempt would cost two round trips per request for nothing. So after an "unlimited" answer the client skips
-the ask for up to ``recheck_s``, and reports back only what the limiter can learn from: a 429, or rate-limit
+the ask for up to ``recheck_s``, and reports back only what the limiter can learn from: a 429 (or another 4xx,
+which may stop the fleet), or rate-limit
 headers (which teach it the limits). A limit learned or a 429 seen by any assessor therefore reaches every
 assessor within that interval. When the interval runs out, one attempt asks (the probe) and the attempts that want
 to go meanwhile wait for its answer instead of each asking too: at a few hundred requests per second an assessor
@@ -99,7 +100,9 @@ class SharedLimiterClient:
     async def release(self, permit: Permit, outcome: AttemptOutcome) -> None:
         self._inflight -= 1
         self._on_inflight(self._inflight)
-        teaches = outcome.status == 429 or any(name.startswith("x-ratelimit-") for name in outcome.headers)
+        # A 4xx may be a refusal of the run's configuration, which the limiter turns into a fleet-wide stop.
+        refused = isinstance(outcome.status, int) and 400 <= outcome.status < 500
+        teaches = refused or any(name.startswith("x-ratelimit-") for name in outcome.headers)
         if teaches:
             self._unlimited_until = float("-inf")  # ask again next time: the answer may have changed
         elif permit.permit_id == LOCAL_PERMIT:
