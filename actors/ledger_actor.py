@@ -29,6 +29,10 @@ class LedgerActor:
         """An assessor's batch (``AppendBatcher``): one record or one error per append, in order."""
         return await self._writer.append_many(appends)
 
+    async def append_calls(self, calls: Sequence[Mapping[str, Any]]) -> int:
+        """The LLM calls of a claim cut short by a run-wide stop, or the run's preflight: logged, no decision."""
+        return await self._writer.append_calls(calls)
+
     def height(self) -> int:
         return self._writer.height
 

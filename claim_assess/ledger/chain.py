@@ -120,6 +120,20 @@ def plan_batch(
     )
 
 
+def plan_calls(calls: Sequence[Mapping[str, Any]]) -> tuple[tuple[dict[str, Any], ...], tuple[bytes, ...]]:
+    """Hashed records and lines of LLM calls that no decision references (a claim cut short by a run-wide stop,
+    a preflight); raises InvalidRecordError before anything is written."""
+    records, lines, seen = [], [], set()
+    for call in calls:
+        logged, line = hashed_call(call)
+        if logged["call_id"] in seen:
+            raise InvalidRecordError(f"call_id {logged['call_id']} appears twice in one batch")
+        seen.add(logged["call_id"])
+        records.append(logged)
+        lines.append(line)
+    return tuple(records), tuple(lines)
+
+
 def filter_run(records: Iterator[DecisionRecord], run_id: str | None) -> Iterator[DecisionRecord]:
     for record in records:
         if run_id is None or record.run_id == run_id:

@@ -36,7 +36,7 @@ from claim_assess.errors import (
     LedgerWriteError,
 )
 from claim_assess.ledger.canonical import canonical_bytes, parse_canonical
-from claim_assess.ledger.chain import Batch, filter_run, plan_batch
+from claim_assess.ledger.chain import Batch, filter_run, plan_batch, plan_calls
 from claim_assess.ledger.checkpoints import CHECKPOINTS_FILE, Checkpoint, CheckpointInfo, make_checkpoint
 from claim_assess.ledger.keys import PUBLIC_KEY_FILE, SigningKey, load_or_create_signing_key
 from claim_assess.ledger.lines import read_decision
@@ -308,6 +308,16 @@ class FileLedger:
             if every and state.height - (self._newest.tree_size if self._newest else 0) >= every:
                 self._write_checkpoint()  # the batch is durable already; this only anchors it
             return results
+
+    def append_calls(self, calls: Sequence[Mapping[str, Any]]) -> int:
+        _, lines = plan_calls(calls)
+        if not lines:
+            return 0
+        with self._mutex:
+            self._check_writable()
+            self._write_durably([(self._calls_fd, b"".join(lines))], failure="write or fsync failed")
+            self._calls_count += len(lines)
+        return len(lines)
 
     def checkpoint(self) -> CheckpointInfo | None:
         """Sign the current tree if records follow the newest checkpoint; the newest one either way.

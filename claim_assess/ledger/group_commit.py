@@ -117,6 +117,13 @@ class GroupCommitWriter(_AppendQueue):
                 raise outcome  # a cancellation or an exit is not one append's answer
         return list(outcomes)  # type: ignore[arg-type]
 
+    async def append_calls(self, calls: Sequence[Mapping[str, Any]]) -> int:
+        """Log calls no decision references (a claim cut short by a run-wide stop, a preflight)."""
+        if self._failure is not None:
+            raise self._failure
+        async with self._lock():
+            return await asyncio.to_thread(self._ledger.append_calls, list(calls))
+
     def _stop(self, exc: BaseException, batch: list[_Pending]) -> None:
         log.error("the ledger writer stopped: %s", exc)
         self._failure = exc

@@ -15,7 +15,7 @@ from typing import Any
 from claim_assess.errors import LedgerError
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from claim_assess.ledger.chain import Batch, IdempotencyIndex, filter_run, plan_batch
+from claim_assess.ledger.chain import Batch, IdempotencyIndex, filter_run, plan_batch, plan_calls
 from claim_assess.ledger.checkpoints import Checkpoint, CheckpointInfo, make_checkpoint
 from claim_assess.ledger.keys import SigningKey, key_id_of
 from claim_assess.ledger.merkle import MerkleFrontier
@@ -86,6 +86,14 @@ class MemoryLedger:
                 self._index.note(record.idempotency_key, record.seq, record.decision)
             self._head_hash = plan.head_hash
             return [r if isinstance(r, DecisionRecord) else self._records[r] for r in plan.results]
+
+    def append_calls(self, calls: Sequence[Mapping[str, Any]]) -> int:
+        records, _ = plan_calls(calls)
+        with self._lock:
+            if self._closed:
+                raise LedgerError("ledger is closed")
+            self._calls.extend(records)
+        return len(records)
 
     def get(self, idempotency_key: str) -> DecisionRecord | None:
         entry = self._index.lookup(idempotency_key)

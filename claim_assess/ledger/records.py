@@ -405,7 +405,10 @@ CALL_FIELDS = frozenset(
         "completion_tokens", "latency_ms", "started_at", "finished_at",
     }
 )  # fmt: skip
-_PURPOSES = frozenset({"coverage", "assessment"})
+# "preflight": the one request a run makes before any claim, to prove the endpoint, key, model and response format
+# (claim_id null: it is about no claim). It is logged like every attempt, never referenced by a decision.
+PREFLIGHT = "preflight"
+_PURPOSES = frozenset({"coverage", "assessment", PREFLIGHT})
 _STATUS_WORDS = frozenset({"timeout", "connection_error"})
 
 
@@ -527,10 +530,11 @@ def _check_call_values(call: Mapping[str, Any]) -> None:
     call_id = call["call_id"]
     if not (type(call_id) is str and _CALL_ID.match(call_id)):
         raise InvalidRecordError("bad call_id")
-    if not (isinstance(call["run_id"], str) and isinstance(call["claim_id"], str)):
-        raise InvalidRecordError("run_id/claim_id must be strings")
+    about_no_claim = call["purpose"] == PREFLIGHT and call["claim_id"] is None
+    if not (isinstance(call["run_id"], str) and (isinstance(call["claim_id"], str) or about_no_claim)):
+        raise InvalidRecordError("run_id/claim_id must be strings (claim_id null only for a preflight)")
     if call["purpose"] not in _PURPOSES:
-        raise InvalidRecordError(f"purpose must be coverage or assessment, got {call['purpose']!r}")
+        raise InvalidRecordError(f"purpose must be coverage, assessment or preflight, got {call['purpose']!r}")
     if not _opt_str(call["item_id"]):
         raise InvalidRecordError("item_id must be a string or null")
     attempt = call["attempt"]

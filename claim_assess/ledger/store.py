@@ -43,6 +43,10 @@ class Ledger(Protocol):
     ) -> list[DecisionRecord]:
         """append() for many at once: one write and one fsync per file (group commit)."""
 
+    def append_calls(self, calls: Sequence[Mapping[str, Any]]) -> int:
+        """Log ``calls`` that no decision references (a claim cut short by a run-wide stop, a preflight); returns
+        how many. One write and one fsync."""
+
     def get(self, idempotency_key: str) -> DecisionRecord | None:
         """The non-FAILED record for the key if any, else the latest FAILED one, else None."""
 
