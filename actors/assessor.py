@@ -46,9 +46,12 @@ class AssessorActor:
 
         append = AppendBatcher(append_many).append  # one actor call per batch of claims, not per claim
 
+        async def log_calls(calls):
+            return await ledger.append_calls.remote(calls)
+
         reporter = ProgressReporter(name, lambda batch: progress.report.remote(batch))
         self._core = ClaimAssessor(name=name, run_id=run_id, book=book, client=client, append=append,
-                                   reporter=reporter, metrics=metrics)
+                                   reporter=reporter, metrics=metrics, log_calls=log_calls)
         log.info("%s ready on node %s (%s, model %s)", name, self.node_id()[:8], client.endpoint, client.model)
 
     def name(self) -> str:

@@ -25,7 +25,7 @@ from claim_assess.actors.placement import ASSESSOR_CPUS, check_capacity, ledger_
 from claim_assess.actors.progress import ProgressActor
 from claim_assess.actors.rate_limiter import RateLimiterActor
 from claim_assess.claims.dataset import ClaimEntry
-from claim_assess.errors import QuotaExhausted, RunError
+from claim_assess.errors import EndpointRejected, EndpointUnavailable, QuotaExhausted, RunError
 from claim_assess.ledger.checkpoints import CheckpointInfo
 from claim_assess.ledger.store import OpenFileLedger
 from claim_assess.llm.accounting import LLMUsage
@@ -151,6 +151,10 @@ class RayFleet:
         return claim_outcome(assessment, record, run_id=self.config.run_id, actor="driver", started_at=now,
                              finished_at=now, usage=LLMUsage())
 
+    def log_calls(self, calls: list) -> int:
+        """LLM calls no decision references (the run's preflight), appended to the ledger's call log."""
+        return ray.get(self.ledger.append_calls.remote(calls))
+
     def limiter_stats(self) -> LimiterStats | None:
         try:
             return ray.get(self.limiter.stats.remote(), timeout=CALL_TIMEOUT_S)
@@ -206,6 +210,10 @@ def _as_claim_error(exc: BaseException) -> ClaimError:
     cause = _cause(exc) if isinstance(exc, RayTaskError) else exc
     if isinstance(cause, QuotaExhausted):
         return ClaimError(Lost.QUOTA, str(cause))
+    if isinstance(cause, EndpointRejected):
+        return ClaimError(Lost.REJECTED, str(cause))
+    if isinstance(cause, EndpointUnavailable):
+        return ClaimError(Lost.UNAVAILABLE, str(cause))
     if isinstance(cause, asyncio.CancelledError):
         return ClaimError(Lost.INTERRUPTED, "cancelled inside the assessor")
     if isinstance(cause, ACTOR_LOST):

@@ -18,7 +18,8 @@ from claim_assess.llm.accounting import LLMUsage
 from claim_assess.llm.concurrency import AdmissionController
 from claim_assess.llm.ratelimit import LimiterStats
 from claim_assess.run.claim_loop import run_claims
-from claim_assess.run.failures import MAX_DEATHS_PER_CLAIM, Action, ClaimError, Lost, verdict
+from claim_assess.run.failures import (MAX_DEATHS_PER_CLAIM, MAX_UNAVAILABLE_PER_CLAIM, UNAVAILABLE_CLAIMS_TO_STOP,
+                                       Action, ClaimError, EndpointHealth, Lost, verdict)
 from claim_assess.run.outcome import ClaimOutcome
 
 NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
@@ -28,10 +29,10 @@ def entry(n: int) -> ClaimEntry:
     return ClaimEntry(n, f"claims.jsonl line {n + 1}", f"C-{n}", {"claim_id": f"C-{n}"}, None)
 
 
-def outcome(claim_id: str, decision: str = "APPROVE", actor: str = "assessor-1") -> ClaimOutcome:
+def outcome(claim_id: str, decision: str = "APPROVE", actor: str = "assessor-1", succeeded: int = 1) -> ClaimOutcome:
     row = ResultRow("r", claim_id, "P-1", decision, (), Decimal("0.00"), "CHF", None, None, None, None, 0, 0, 0,
                     NOW, NOW, 0, actor, None, None if decision != "FAILED" else "x")
-    return ClaimOutcome(row, (), 0, LLMUsage())
+    return ClaimOutcome(row, (), 0, LLMUsage(requests=succeeded, succeeded=succeeded))
 
 
 def stats(**over) -> LimiterStats:
@@ -173,6 +174,9 @@ def test_while_every_assessor_restarts_the_loop_waits_instead_of_dropping_claims
     (ClaimError(Lost.LOST, "x", died=True), MAX_DEATHS_PER_CLAIM, False, Action.RECORD_FAILED),
     (ClaimError(Lost.LOST, "x", died=False), MAX_DEATHS_PER_CLAIM, False, Action.RETRY),
     (ClaimError(Lost.QUOTA, "x"), 0, False, Action.STOP),
+    (ClaimError(Lost.REJECTED, "x"), 0, False, Action.STOP),
+    (ClaimError(Lost.UNAVAILABLE, "x"), 0, False, Action.REQUEUE),
+    (ClaimError(Lost.UNAVAILABLE, "x"), 0, True, Action.DROP),
     (ClaimError(Lost.ERROR, "x"), 0, True, Action.STOP),
 ])
 def test_the_failure_rule(error, deaths, stopping, action):
@@ -217,3 +221,63 @@ def test_a_dataset_that_fails_part_way_stops_the_run_and_keeps_what_was_decided(
     assert stopped.startswith("the dataset could not be read further: s3://bucket/data/claims.jsonl")
     assert sorted(o.row.claim_id for o in got) == ["C-0", "C-1", "C-2", "C-3"]  # in flight at the failure: finished
     assert fleet.cancelled == []
+
+
+# --- the endpoint, not the claim: a refused configuration, an endpoint that stays unavailable ------------------
+
+
+UNAVAILABLE = ClaimError(Lost.UNAVAILABLE, "gave up after 6 attempts: last status connection_error")
+
+
+def test_a_refused_configuration_stops_the_run_at_once_and_records_nothing():
+    message = "http://x/v1 refused the run's configuration (HTTP 401 invalid_api_key: 'Incorrect API key')"
+    fleet = ScriptedFleet({"C-0": [ClaimError(Lost.REJECTED, message)]})
+    stopped, got = drive(fleet, 10, limit=3)
+    assert stopped == message
+    assert fleet.submitted == ["C-0", "C-1", "C-2"] and sorted(fleet.cancelled) == [1, 2]
+    assert got == [] and fleet.failed == []  # no FAILED decision: the claims never had a fair try
+
+
+def test_the_endpoint_failing_several_claims_in_a_row_stops_the_run_without_failing_them():
+    fleet = ScriptedFleet({f"C-{i}": [UNAVAILABLE] * 3 for i in range(10)})  # a dead endpoint fails every try
+    stopped, got = drive(fleet, 10, limit=1)
+    assert stopped is not None and f"failed {UNAVAILABLE_CLAIMS_TO_STOP} claims in a row" in stopped
+    assert "connection_error" in stopped  # the last give-up's words
+    assert got == [] and fleet.failed == []
+    # One at a time: each claim's next try waits its turn (one claim later, the admission limit), and each is tried
+    # MAX_UNAVAILABLE_PER_CLAIM + 1 times at most; the third distinct claim shows the pattern and stops the run.
+    assert fleet.submitted == ["C-0", "C-1", "C-0", "C-1", "C-0", "C-1", "C-2"]
+    assert max(fleet.submitted.count(c) for c in fleet.submitted) == MAX_UNAVAILABLE_PER_CLAIM + 1
+
+
+def test_a_blip_on_one_claim_is_tried_again_later_and_never_stops_the_run():
+    fleet = ScriptedFleet({"C-0": [UNAVAILABLE]})
+    stopped, got = drive(fleet, 4, limit=1)
+    assert stopped is None
+    assert sorted(o.row.claim_id for o in got) == ["C-0", "C-1", "C-2", "C-3"]
+    assert fleet.submitted == ["C-0", "C-1", "C-0", "C-2", "C-3"]  # tried again after its turn, not at once
+
+
+def test_a_successful_call_between_give_ups_means_blips_not_a_dead_endpoint():
+    # C-0 and C-2 give up, C-1 succeeds in between, then C-3 gives up: never three in a row, so the run goes on.
+    fleet = ScriptedFleet({"C-0": [UNAVAILABLE], "C-2": [UNAVAILABLE], "C-3": [UNAVAILABLE]})
+    stopped, got = drive(fleet, 5, limit=1)
+    assert stopped is None and len(got) == 5 and fleet.failed == []
+
+
+def test_a_claim_the_endpoint_keeps_failing_is_left_undecided_not_failed():
+    fleet = ScriptedFleet({"C-0": [UNAVAILABLE] * (MAX_UNAVAILABLE_PER_CLAIM + 1)})  # the others succeed
+    stopped, got = drive(fleet, 6, limit=1)
+    assert stopped is None
+    assert fleet.submitted.count("C-0") == MAX_UNAVAILABLE_PER_CLAIM + 1
+    assert "C-0" not in {o.row.claim_id for o in got} and fleet.failed == []  # undecided: a resume tries it again
+
+
+def test_endpoint_health_counts_distinct_claims_since_the_last_success():
+    health = EndpointHealth(claims_to_stop=3)
+    assert health.gave_up("A", "x") is None
+    assert health.gave_up("A", "x") is None  # the same claim twice is one claim
+    assert health.gave_up("B", "x") is None
+    health.answered()
+    assert health.gave_up("C", "x") is None and health.gave_up("D", "x") is None
+    assert "failed 3 claims in a row" in health.gave_up("E", "last words")

@@ -1,7 +1,8 @@
 """Assessing one claim end to end, with the LLM injected as an ``Advisor`` (no Ray, no HTTP here).
 
 Bad input and LLM failures never raise: they become a FAILED Assessment whose ``error`` names the field
-or the step. Two things do propagate: QuotaExhausted (the run must stop and leave the claim undecided,
+or the step. Two things do propagate: EndpointError (the endpoint, not the claim, failed: quota, a refused
+configuration, an endpoint that stayed unavailable; the claim had no fair try and is left undecided,
 not mark it FAILED) and asyncio.CancelledError.
 
 Deviation from a literal reading of spec 2.3, documented: when a hard check has failed, rule 1 decides
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
-from claim_assess.errors import ClaimInputError, InvalidOutputError, LLMError, QuotaExhausted
+from claim_assess.errors import ClaimInputError, EndpointError, InvalidOutputError, LLMError
 from claim_assess.claims.coverage import ItemCoverage, from_llm_answer, match_by_rule, not_assessed
 from claim_assess.claims.dataset import ClaimEntry
 from claim_assess.claims.decision import FAILED, decide, hard_check_decides
@@ -47,7 +48,8 @@ STAGES = ("reconcile", "screen", "coverage", "payout", "assessment", "decide")
 class Advisor(Protocol):
     async def ask(self, prompt: PromptSpec, parse: Callable[[str], T]) -> T:
         """The parsed answer. Raises InvalidOutputError when answers stayed invalid after its retries,
-        QuotaExhausted to stop the run, another LLMError when the call could not be made."""
+        EndpointError when the endpoint failed for a reason outside the claim, another LLMError when the
+        request itself was refused."""
         ...
 
 
@@ -66,15 +68,26 @@ class Assessment:
     items: tuple[ItemCoverage, ...]
     error: str | None
     answer: AssessmentAnswer | None
+    failure: str | None = None  # why a FAILED claim failed: one of FAILURE_CAUSES (None unless FAILED)
 
 
-def failed(claim_id: str, policy_id: str | None, error: str, currency: str | None = None) -> Assessment:
+# What a FAILED decision was about: the claim's input, the model's answers or a refusal of the claim's request,
+# or the engine (a bug, assessors that kept dying). Only "input" lets a run count as clean (exit code 0).
+FAILURE_CAUSES = ("input", "llm", "engine")
+
+
+def failed(claim_id: str, policy_id: str | None, error: str, currency: str | None = None,
+           cause: str = "input") -> Assessment:
     return Assessment(claim_id, policy_id, FAILED, (), Decimal("0.00"), currency, None, None, None, None, (), error,
-                      None)
+                      None, cause)
 
 
 class _ClaimFailed(Exception):
     """Internal: a step failed in a way that makes this claim FAILED (never leaves this module)."""
+
+    def __init__(self, message: str, cause: str = "llm"):
+        super().__init__(message)
+        self.cause = cause
 
 
 @dataclass(frozen=True)
@@ -94,7 +107,7 @@ Steps = Generator[Questions, list[Outcome], Assessment]
 def _coverage_outcome(item: LineItem, policy: Policy, outcome: Outcome) -> ItemCoverage | BaseException:
     if isinstance(outcome, InvalidOutputError):
         outcome = None  # becomes review / LLM_INVALID_OUTPUT
-    elif isinstance(outcome, QuotaExhausted):
+    elif isinstance(outcome, EndpointError):
         return outcome
     elif isinstance(outcome, LLMError):
         failure = _ClaimFailed(f"coverage of line item {item.item_id}: {outcome}")
@@ -121,7 +134,7 @@ def _coverage(items: tuple[LineItem, ...], policy: Policy,
         # Every sibling question was settled (no orphaned requests); now pick the outcome.
         outcomes = [_coverage_outcome(items[i], policy, answer) for i, answer in zip(pending, answers)]
         for exc in outcomes:
-            if isinstance(exc, (QuotaExhausted, asyncio.CancelledError)):
+            if isinstance(exc, (EndpointError, asyncio.CancelledError)):
                 raise exc
         for exc in outcomes:
             if isinstance(exc, BaseException):
@@ -200,7 +213,7 @@ def assessment_steps(entry: ClaimEntry, dataset_policies: Mapping[str, Policy], 
     try:
         return (yield from _assess_valid(claim, policy, on_stage))
     except _ClaimFailed as exc:
-        return failed(claim.claim_id, claim.policy_id, str(exc), policy.currency)
+        return failed(claim.claim_id, claim.policy_id, str(exc), policy.currency, exc.cause)
 
 
 def _assess_valid(claim: Claim, policy: Policy, on_stage: Callable[[str], None]) -> Steps:
@@ -217,7 +230,8 @@ def _assess_valid(claim: Claim, policy: Policy, on_stage: Callable[[str], None])
     # Sums of valid amounts can outgrow the results' decimal128(12, 2); fail this claim, not the whole write.
     for name, amount in (("claimed_total", reconciliation.claimed_total), ("payout", payout.payout)):
         if amount > MAX_MONEY:
-            raise _ClaimFailed(f"{name}: {amount} exceeds the largest amount a result can hold ({MAX_MONEY})")
+            raise _ClaimFailed(f"{name}: {amount} exceeds the largest amount a result can hold ({MAX_MONEY})",
+                               "input")
 
     answer: AssessmentAnswer | None = None
     if not decided_by_rule_1:
@@ -228,7 +242,7 @@ def _assess_valid(claim: Claim, policy: Policy, on_stage: Callable[[str], None])
             if isinstance(outcome, BaseException):
                 raise outcome
             answer = outcome
-        except QuotaExhausted:
+        except EndpointError:
             raise
         except InvalidOutputError as exc:
             raise _ClaimFailed(f"assessment: invalid output: {exc}") from exc

@@ -9,6 +9,7 @@ class wires in the LLM client, the ledger append, the progress reports and the m
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Any, Protocol
 from claim_assess.claims.dataset import ClaimEntry, Dataset
 from claim_assess.claims.models import Policy
 from claim_assess.claims.pipeline import Assessment, assess_claim
-from claim_assess.errors import QuotaExhausted
+from claim_assess.errors import EndpointError
 from claim_assess.ledger.canonical import digest
 from claim_assess.ledger.records import DecisionDraft, DecisionRecord
 from claim_assess.llm.advisor import ClaimAdvisor
@@ -28,6 +29,9 @@ from claim_assess.run.outcome import ClaimOutcome, claim_outcome, decision_draft
 from claim_assess.run.progress import FinishedClaim, ProgressReporter
 
 AppendDecision = Callable[[DecisionDraft, Sequence[Mapping[str, Any]]], Awaitable[DecisionRecord]]
+LogCalls = Callable[[list[Mapping[str, Any]]], Awaitable[int]]
+LOG_CALLS_WAIT_S = 10.0  # a claim cut short never holds up a stop for long, even with a ledger gone
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,12 +71,13 @@ class _NoMetrics:
 
 class ClaimAssessor:
     def __init__(self, *, name: str, run_id: str, book: PolicyBook, client: LLMClient, append: AppendDecision,
-                 reporter: ProgressReporter, metrics: AssessorMetrics | None = None,
+                 reporter: ProgressReporter, metrics: AssessorMetrics | None = None, log_calls: LogCalls | None = None,
                  wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  clock: Callable[[], float] = time.monotonic):
         self.name, self._run_id, self._book = name, run_id, book
         self._client, self._append, self._reporter = client, append, reporter
         self._metrics = metrics or _NoMetrics()
+        self._log_calls = log_calls
         self._wall_clock, self._clock = wall_clock, clock
 
     async def assess(self, entry: ClaimEntry) -> ClaimOutcome:
@@ -83,9 +88,12 @@ class ClaimAssessor:
         try:
             assessment = await assess_claim(entry, self._book.policies, self._book.policy_errors, advisor,
                                             on_stage=lambda stage: reporter.stage(claim_id, stage))
-        except (QuotaExhausted, asyncio.CancelledError):
-            reporter.stage(claim_id, "")  # left undecided, for a resume
+        except (EndpointError, asyncio.CancelledError):
+            # No fair try (the endpoint failed, or the run is stopping): no decision, the claim stays undecided.
+            # Its attempts still go to the call log, so the trail shows what was tried.
+            reporter.stage(claim_id, "")
             reporter.flush()
+            await self._log_attempts(claim_id, advisor)
             raise
         except Exception as exc:  # a bug must cost one claim, never the run: record it as FAILED
             assessment = failed_by_engine(entry, f"internal error: {type(exc).__name__}: {exc}")
@@ -98,6 +106,17 @@ class ClaimAssessor:
         reporter.finished(FinishedClaim(claim_id, outcome.row.decision, duration_ms))
         self._metrics.claim_decided(outcome.row.decision)
         return outcome
+
+    async def _log_attempts(self, claim_id: str, advisor: ClaimAdvisor) -> None:
+        if self._log_calls is None or not advisor.attempts:
+            return
+        calls = [a.to_json() for a in advisor.attempts]
+        try:  # shielded: a cancelled claim still logs what it sent; bounded, so a stop never waits on a lost ledger
+            await asyncio.wait_for(asyncio.shield(self._log_calls(calls)), LOG_CALLS_WAIT_S)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the call log is evidence, not the decision: a stop goes on without it
+            log.warning("the %d LLM attempts of claim %s cut short were not logged: %s", len(calls), claim_id, exc)
 
     def _attempted(self, record: AttemptRecord) -> None:
         self._reporter.attempt(record)

@@ -5,8 +5,9 @@ lives by are tested without a cluster:
 
 - never more claims in flight than the admission controller allows (it follows the shared limiter's backlog
   and 429s, so calls of claims already started go before new claims);
-- a lost claim goes back to the head of the queue, a poison pill is recorded FAILED, a quota error or a
-  broken ledger stops the run (``claim_assess.run.failures``);
+- a lost claim goes back to the head of the queue, a poison pill is recorded FAILED, a quota error, a refused
+  configuration or a broken ledger stops the run, a claim the endpoint failed goes to the back of the queue and
+  the same on several claims in a row stops the run (``claim_assess.run.failures``);
 - the claims are pulled from ``entries`` (a stream over the dataset) only as they are admitted; a read error
   part-way starts no new claim, lets those in flight finish, and returns why (a resume carries on);
 - on a stop (those, or Ctrl-C through ``should_stop``) no new claim starts and those in flight are cancelled;
@@ -25,7 +26,7 @@ from claim_assess.claims.dataset import ClaimEntry
 from claim_assess.errors import InputError
 from claim_assess.llm.concurrency import AdmissionController
 from claim_assess.llm.ratelimit import LimiterStats
-from claim_assess.run.failures import Action, ClaimError, verdict
+from claim_assess.run.failures import Action, ClaimError, EndpointHealth, verdict
 from claim_assess.run.outcome import ClaimOutcome
 
 Ticket = Hashable
@@ -52,6 +53,7 @@ class Fleet(Protocol):
 class Queued:
     entry: ClaimEntry
     deaths: int = 0
+    unavailable: int = 0
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,12 @@ class _ClaimLoop:
         self._source = iter(entries)
         self._next: Queued | None = None
         self._retry: deque[Queued] = deque()
+        self._later: deque[tuple[int, Queued]] = deque()  # (its turn: claims taken by then, the claim)
+        self._from: deque | None = None  # where the claim _peek chose comes from (None: the dataset)
+        self._taken = 0
         self._inflight: dict[Ticket, Queued] = {}
         self._cancelled = False
+        self._health = EndpointHealth()
         self.stop: str | None = None
 
     @property
@@ -99,9 +105,15 @@ class _ClaimLoop:
         return bool(self._inflight) or (self.stop is None and self._peek() is not None)
 
     def _peek(self) -> Queued | None:
-        """The claim that goes next (a lost one first), reading one more from the dataset when needed."""
+        """The claim that goes next (a lost one first, then one the endpoint failed once its turn came), reading
+        one more from the dataset when needed."""
         if self._retry:
+            self._from = self._retry
             return self._retry[0]
+        if self._later and self._later[0][0] <= self._taken:
+            self._from = self._later
+            return self._later[0][1]
+        self._from = None
         if self._next is None and self._source is not None:
             try:
                 entry = next(self._source, None)
@@ -113,14 +125,25 @@ class _ClaimLoop:
                 self._source = None
             else:
                 self._next = Queued(entry)
+        if self._next is None and self._later:  # the dataset is done: the claims waiting for their turn go now
+            self._from = self._later
+            return self._later[0][1]
         return self._next
 
     def _take(self) -> Queued:
-        if self._retry:
+        self._taken += 1
+        if self._from is self._retry:
             return self._retry.popleft()
+        if self._from is self._later:
+            return self._later.popleft()[1]
         taken, self._next = self._next, None
         assert taken is not None
         return taken
+
+    def _try_later(self, queued: Queued) -> None:
+        """Again, but after as many other claims as can be in flight: a blip has passed by then, and a dead
+        endpoint shows on other claims (``EndpointHealth``) before this one spends its retries on it again."""
+        self._later.append((self._taken + self._admission.limit, queued))
 
     def admit(self) -> None:
         while self.stop is None and len(self._inflight) < self._admission.limit:
@@ -135,11 +158,18 @@ class _ClaimLoop:
     def finished(self, ticket: Ticket, result: ClaimOutcome | ClaimError) -> None:
         queued = self._inflight.pop(ticket)
         if isinstance(result, ClaimOutcome):
+            if result.usage.succeeded:
+                self._health.answered()
             self._on_outcome(result)
             return
-        decided = verdict(result, deaths=queued.deaths, stopping=self.stop is not None)
+        decided = verdict(result, deaths=queued.deaths, stopping=self.stop is not None,
+                          unavailable=queued.unavailable)
+        if decided.unavailable > queued.unavailable:
+            self.stop = self.stop or self._health.gave_up(queued.entry.claim_id, decided.reason)
         if decided.action is Action.RETRY:
-            self._retry.appendleft(Queued(queued.entry, decided.deaths))
+            self._retry.appendleft(Queued(queued.entry, decided.deaths, decided.unavailable))
+        elif decided.action is Action.REQUEUE and self.stop is None:
+            self._try_later(Queued(queued.entry, decided.deaths, decided.unavailable))
         elif decided.action is Action.RECORD_FAILED:
             self._on_outcome(self._fleet.record_failed(queued.entry, decided.reason))
         elif decided.action is Action.STOP:

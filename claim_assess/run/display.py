@@ -126,6 +126,11 @@ def summary_notes(summary: RunSummary) -> list[str]:
     if not summary.complete:
         notes.append(f"[red]run {summary.run_id} stopped before every claim was decided:[/] {summary.stopped}")
         notes.append(f"resume it with: {summary.resume_command}")
+    elif summary.failed_not_input:
+        causes = ", ".join(f"{n} {cause}" for cause, n in sorted(summary.failed_by_cause.items()) if cause != "input")
+        notes.append(f"[yellow]{summary.failed_not_input} claims FAILED for a reason other than their input[/] "
+                     f"({causes}); the error column of the results says why. Assess them again with: "
+                     f"{summary.resume_command}")
     checkpoint = summary.checkpoint
     if checkpoint is not None:
         notes.append(

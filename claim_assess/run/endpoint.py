@@ -7,10 +7,15 @@ assessors on every node reach it (locally that is 127.0.0.1).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from claim_assess.credentials import public_endpoint
+from claim_assess.ledger.filestore import FileLedger
+from claim_assess.llm.attempts import AttemptRecord
+from claim_assess.llm.preflight import PreflightError, PreflightResult, check_endpoint
 from claim_assess.run.settings import SIM_API_KEY, RunSettings, resolve_endpoint
 from claim_assess.simulator import RunningSimulator, SimulatorConfig, start_simulator
 
@@ -54,3 +59,36 @@ def open_endpoint(settings: RunSettings, *, sim_host: str) -> OpenEndpoint:
     base_url, key = resolve_endpoint(settings)
     endpoint = LLMEndpoint(base_url, settings.model, key, settings.timeout_s)
     return OpenEndpoint(endpoint, None, f"{endpoint.public_url} model {settings.model!r} (key from OPENAI_API_KEY)")
+
+
+def preflight(opened: OpenEndpoint, settings: RunSettings) -> PreflightResult:
+    """The preflight of a real endpoint (claim_assess.llm.preflight). On failure its attempts are logged in the
+    ledger's call log here, since no ledger actor will start; on success the fleet logs them."""
+    endpoint = opened.endpoint
+    try:
+        return asyncio.run(check_endpoint(base_url=endpoint.base_url, api_key=endpoint.api_key, model=endpoint.model,
+                                          run_id=settings.run_id, timeout_s=endpoint.timeout_s))
+    except PreflightError as exc:
+        log_calls_now(settings, getattr(exc, "attempts", ()))
+        raise
+
+
+def dry_run_preflight(settings: RunSettings) -> str:
+    """The preflight of a dry run: the same request, its verdict returned as a line, nothing written (a failure
+    raises PreflightError)."""
+    if settings.llm == "sim":
+        return "preflight: the built-in simulator is started by the run itself; there is no endpoint to check"
+    endpoint = open_endpoint(settings, sim_host="127.0.0.1").endpoint  # no simulator: the host is not used
+    return asyncio.run(check_endpoint(base_url=endpoint.base_url, api_key=endpoint.api_key, model=endpoint.model,
+                                      run_id=settings.run_id, timeout_s=endpoint.timeout_s)).summary
+
+
+def log_calls_now(settings: RunSettings, attempts: Sequence[AttemptRecord]) -> None:
+    """Append ``attempts`` to the ledger's call log from the driver (no ledger actor is running)."""
+    if not attempts:
+        return
+    try:
+        with FileLedger.open(settings.ledger_dir) as ledger:
+            ledger.append_calls([a.to_json() for a in attempts])
+    except Exception as exc:  # noqa: BLE001 - the refusal is what the user must see; the log is secondary
+        log.warning("the preflight's %d attempt(s) were not logged in the ledger: %s", len(attempts), exc)

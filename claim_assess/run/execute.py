@@ -19,7 +19,8 @@ from claim_assess.ledger.checkpoints import CheckpointInfo
 from claim_assess.llm.concurrency import AdmissionController
 from claim_assess.logs import guard_secret
 from claim_assess.run.claim_loop import Tick, run_claims
-from claim_assess.run.endpoint import OpenEndpoint, open_endpoint
+from claim_assess.llm.preflight import PreflightResult
+from claim_assess.run.endpoint import OpenEndpoint, open_endpoint, preflight
 from claim_assess.run.journal import OutcomeJournal, journaled_decided
 from claim_assess.run.learned import LearnedLimits
 from claim_assess.run.live import LiveView
@@ -50,21 +51,40 @@ class ExecutedRun:
     limiter_pacing: tuple[str, ...] = ()  # how the limiter paced each budget at the end, and why
 
 
-def execute(prepared: PreparedRun, console: Console, *, quiet: bool = False, log_level: str = "WARNING") -> ExecutedRun:
+def execute(prepared: PreparedRun, console: Console, *, quiet: bool = False, log_level: str = "WARNING",
+            check_endpoint: bool = True) -> ExecutedRun:
+    """``check_endpoint``: run the preflight against a real endpoint (``--llm openai``) before Ray starts, so a wrong
+    key, model or URL stops the run in seconds with nothing started (PreflightError). The built-in simulator is
+    started by the run itself, with its own key and model: there is nothing to prove."""
     settings = prepared.settings
+    opened, checked = None, None
+    if settings.llm != "sim":
+        opened = open_endpoint(settings, sim_host=LOOPBACK)  # no simulator: the host is not used
+        guard_secret(opened.endpoint.api_key)
+        if check_endpoint:
+            checked = preflight(opened, settings)
+            console.print(checked.summary, soft_wrap=True, highlight=False)
     connection = connect(settings.address, namespace=settings.namespace, dashboard=settings.dashboard,
                          log_level=log_level)
     try:
-        opened = open_endpoint(settings, sim_host=LOOPBACK if connection.local else connection.node_ip)
-        guard_secret(opened.endpoint.api_key)
+        if opened is None:
+            opened = open_endpoint(settings, sim_host=LOOPBACK if connection.local else connection.node_ip)
+            guard_secret(opened.endpoint.api_key)
         try:
             fleet, sockets = _start_fleet(prepared, connection, opened)
             _announce(console, connection, opened, settings.namespace, sockets)
+            _log_preflight(fleet, checked)
             return _drive(prepared, fleet, _skip_decided(prepared, fleet, console), console, quiet, opened)
         finally:
             opened.close()
     finally:
         disconnect(connection)
+
+
+def _log_preflight(fleet: RayFleet, checked: PreflightResult | None) -> None:
+    """The preflight's attempts go to the ledger's call log like every attempt (about no claim, in no decision)."""
+    if checked is not None and checked.attempts:
+        fleet.log_calls([attempt.to_json() for attempt in checked.attempts])
 
 
 def _start_fleet(prepared: PreparedRun, connection: RayConnection, opened: OpenEndpoint) -> tuple[RayFleet, int]:
@@ -162,7 +182,7 @@ def _drive(prepared: PreparedRun, fleet: RayFleet, kept: int, console: Console, 
         try:
             stopped = run_claims(
                 fleet, prepared.selection, admission=admission,
-                on_outcome=lambda outcome: journal.append(outcome.row, outcome.items, outcome.usage),
+                on_outcome=lambda outcome: journal.append(outcome.row, outcome.items, outcome.usage, outcome.failure),
                 on_tick=lambda tick: (prepared.count.start(), total.refresh(), learned.observe(tick.limiter),
                                       view.show(fleet.snapshot(tick), tick)),
                 should_stop=lambda: signals.requested,

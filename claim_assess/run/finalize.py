@@ -35,6 +35,9 @@ def finalize(prepared: PreparedRun, executed: ExecutedRun, console: Console | No
     count = None if prepared.selection.exhausted else prepared.count.result(wait_s=COUNT_WAIT_S)
     undecided = prepared.selection.undecided(tally.claim_ids, count)
     complete = executed.stopped is None and undecided == 0
+    # FAILED claims whose cause was not their input are assessed again by a resume (the ledger lets a FAILED
+    # decision be followed by another), so such a run, complete or not, names the command.
+    retry_failed = any(cause != "input" for cause in tally.failures)
     summary = RunSummary(
         run_id=settings.run_id,
         complete=complete,
@@ -42,6 +45,7 @@ def finalize(prepared: PreparedRun, executed: ExecutedRun, console: Console | No
         claims=tally.claims,
         undecided=undecided,
         decisions=tally.decisions(),
+        failed_by_cause=dict(tally.failures),
         totals=dict(tally.totals),
         wall_seconds=executed.wall_seconds,
         llm=tally.llm,
@@ -53,7 +57,7 @@ def finalize(prepared: PreparedRun, executed: ExecutedRun, console: Console | No
         files=RunFiles(results=str(paths.results), line_items=str(paths.line_items), summary=str(paths.summary),
                        report=str(paths.report), timeline=str(paths.timeline), ledger=str(settings.ledger_dir)),
         stopped=None if complete else executed.stopped or f"{undecided} claims were not decided",
-        resume_command=None if complete else settings.resume_command(),
+        resume_command=None if complete and not retry_failed else settings.resume_command(),
     )
     write_summary(summary)
     try:
@@ -69,7 +73,7 @@ def _batches(journal, tally: SummaryTally) -> Iterator[tuple[list[ResultRow], li
     rows: list[ResultRow] = []
     items: list[ItemRow] = []
     for claim in journaled_claims(journal):
-        tally.add(claim.row, claim.usage)
+        tally.add(claim.row, claim.usage, claim.failure)
         rows.append(claim.row)
         items.extend(claim.items)
         if len(rows) >= BATCH_ROWS:

@@ -9,7 +9,8 @@ idempotency key hands back the existing decision.
 
 Each line is flushed as it is written (a killed process loses nothing the OS already has); a torn
 last line from a crash is ignored on reading. The last line for a claim wins (a FAILED claim re-run
-on resume appears twice). A line: {"row": ResultRow, "items": [ItemRow], "usage": LLMUsage}.
+on resume appears twice). A line: {"row": ResultRow, "items": [ItemRow], "usage": LLMUsage, "failure": cause}
+(``failure``: what a FAILED claim was about, claims.pipeline.FAILURE_CAUSES; absent in journals of older versions).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class JournaledClaim:
     row: ResultRow
     items: tuple[ItemRow, ...]
     usage: LLMUsage
+    failure: str | None = None
 
 
 def _encode(value):
@@ -60,8 +62,10 @@ class OutcomeJournal:
         self.path = Path(path)
         self._file = self.path.open("a", encoding="utf-8")
 
-    def append(self, row: ResultRow, items: tuple[ItemRow, ...], usage: LLMUsage) -> None:
+    def append(self, row: ResultRow, items: tuple[ItemRow, ...], usage: LLMUsage, failure: str | None = None) -> None:
         line = {"row": asdict(row), "items": [asdict(item) for item in items], "usage": usage.to_json()}
+        if failure is not None:
+            line["failure"] = failure
         self._file.write(json.dumps(line, default=_encode, ensure_ascii=False) + "\n")
         self._file.flush()
 
@@ -94,7 +98,13 @@ def journaled_claims(path: Path) -> Iterator[JournaledClaim]:
         if last.get(record["row"]["claim_id"]) == number:
             yield JournaledClaim(ResultRow(**_decode(record["row"])),
                                  tuple(ItemRow(**_decode(item)) for item in record["items"]),
-                                 LLMUsage.from_json(record.get("usage")))
+                                 LLMUsage.from_json(record.get("usage")), _failure(record))
+
+
+def _failure(record: dict) -> str | None:
+    if record["row"]["decision"] != FAILED:
+        return None
+    return record.get("failure") or "unknown"  # an older journal did not say: not counted as the input's fault
 
 
 def _lines(path: Path) -> Iterator[dict]:

@@ -30,6 +30,7 @@ class ClaimOutcome:
     items: tuple[ItemRow, ...]
     seq: int
     usage: LLMUsage
+    failure: str | None = None  # a FAILED claim's cause (claims.pipeline.FAILURE_CAUSES); None otherwise
 
 
 def decision_draft(run_id: str, actor: str, model: str | None, entry: ClaimEntry, assessment: Assessment,
@@ -71,13 +72,14 @@ def claim_outcome(assessment: Assessment, record: DecisionRecord, *, run_id: str
         prompt_tokens=usage.prompt_tokens,
         completion_tokens=usage.completion_tokens,
     )
-    return ClaimOutcome(row, tuple(item_rows(run_id, assessment)), record.seq, usage)
+    failure = (assessment.failure or "engine") if row.decision == FAILED else None
+    return ClaimOutcome(row, tuple(item_rows(run_id, assessment)), record.seq, usage, failure)
 
 
 def failed_by_engine(entry: ClaimEntry, error: str) -> Assessment:
     """FAILED for a reason of the engine's, not the claim's input: a bug while assessing it (it costs this claim,
     never the run), or assessors that kept dying on it (the driver records it so no claim goes unrecorded)."""
-    return failed(entry.claim_id, entry_policy_id(entry), error)
+    return failed(entry.claim_id, entry_policy_id(entry), error, cause="engine")
 
 
 def as_recorded(assessment: Assessment, record: DecisionRecord) -> Assessment:

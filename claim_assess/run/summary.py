@@ -66,11 +66,18 @@ class RunSummary:
     stopped: str | None = None  # why the run ended before every claim was decided
     resume_command: str | None = None
     limiter: tuple[str, ...] = ()  # how the rate limiter paced each budget at the end, and why
+    failed_by_cause: dict[str, int] = field(default_factory=dict)  # FAILED claims by what they were about
     schema: str = field(default=SCHEMA)
 
     def __post_init__(self) -> None:
         # summary.json keeps milliseconds; rounding here makes to_json / from_json an exact round trip.
         object.__setattr__(self, "wall_seconds", round(self.wall_seconds, 3))
+
+    @property
+    def failed_not_input(self) -> int:
+        """FAILED claims whose cause was not their input (the model, a refused request, the engine): a clean run
+        has none; ``--resume`` assesses them again."""
+        return sum(n for cause, n in self.failed_by_cause.items() if cause != "input")
 
     @property
     def claims_per_minute(self) -> float | None:
@@ -87,6 +94,7 @@ class RunSummary:
             "claims": self.claims,
             "undecided": self.undecided,
             "decisions": dict(self.decisions),
+            "failed_by_cause": dict(sorted(self.failed_by_cause.items())),
             "totals": {currency: sums.to_json() for currency, sums in sorted(self.totals.items())},
             "wall_seconds": self.wall_seconds,
             "claims_per_minute": self.claims_per_minute,
@@ -111,6 +119,7 @@ class RunSummary:
             claims=int(data["claims"]),
             undecided=int(data["undecided"]),
             decisions={str(k): int(v) for k, v in data["decisions"].items()},
+            failed_by_cause={str(k): int(v) for k, v in data.get("failed_by_cause", {}).items()},
             totals={c: MoneyTotals(*(Decimal(s[k]) for k in ("payout", "claimed", "covered")))
                     for c, s in data["totals"].items()},
             wall_seconds=float(data["wall_seconds"]),
@@ -135,10 +144,13 @@ class SummaryTally:
         self.totals: dict[str, MoneyTotals] = {}
         self.llm = LLMUsage()
         self.claim_ids: set[str] = set()
+        self.failures: Counter[str] = Counter()
 
-    def add(self, row: ResultRow, usage: LLMUsage | None = None) -> None:
+    def add(self, row: ResultRow, usage: LLMUsage | None = None, failure: str | None = None) -> None:
         self.claim_ids.add(row.claim_id)
         self.counts[row.decision] += 1
+        if failure is not None:
+            self.failures[failure] += 1
         if usage is not None:
             self.llm += usage
         if row.currency is not None:
