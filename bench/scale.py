@@ -169,7 +169,7 @@ def real_run(dataset: Path, claims: int, actors: int, workdir: Path) -> dict[str
     with start_simulator(SimulatorConfig(latency_median_ms=0, latency_p95_ms=0, seed=5)) as sim:
         cmd = _cli("--llm", "openai", "--base-url", sim.url, "--model", SIM_MODEL, "--input", str(dataset),
                    "--limit", str(claims), "--workspace", str(workspace), "--actors", str(actors), "--run", run_id,
-                   "--json", "--quiet", "--no-dashboard")
+                   "--json", "--quiet", "--no-dashboard", "--no-preflight")
         started = time.monotonic()
         with open(workdir / "real-stdout.txt", "wb") as out, open(workdir / "real-stderr.txt", "wb") as err:
             proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=PROJECT_ROOT, env=_env(),
@@ -211,7 +211,8 @@ def first_call(dataset: Path, workdir: Path, name: str) -> float | None:
     shutil.rmtree(workspace, ignore_errors=True)
     with start_simulator(SimulatorConfig(latency_median_ms=0, latency_p95_ms=0, seed=5)) as sim:
         cmd = _cli("--llm", "openai", "--base-url", sim.url, "--model", SIM_MODEL, "--input", str(dataset),
-                   "--workspace", str(workspace), "--actors", "2", "--run", "first", "--quiet", "--no-dashboard")
+                   "--workspace", str(workspace), "--actors", "2", "--run", "first", "--quiet", "--no-dashboard",
+                   "--no-preflight")  # the first claim's call, not the preflight's
         started = time.monotonic()
         with open(workdir / f"first-{name}.err", "wb") as err:
             proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, cwd=PROJECT_ROOT, env=_env(),

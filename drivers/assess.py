@@ -20,15 +20,20 @@ from claim_assess.errors import ClaimAssessError, ConfigError, InputError
 from claim_assess.logs import use_handler
 from claim_assess.plan import dry_run, print_plan
 from claim_assess.run.display import show_summary
+from claim_assess.run.endpoint import dry_run_preflight
 from claim_assess.run.lifecycle import run_assessment
 from claim_assess.run.prepare import select_entries
 from claim_assess.run.settings import PER_CLAIM_TASK_NAMES_UP_TO, RunSettings, new_settings, resumed_settings
 from claim_assess.drivers.options import (EXIT_FAILED, EXIT_USAGE, add_log_level, add_run, add_workspace,
                                           command_parser, positive_float, positive_int, returns_exit_code)
 
-EXIT_CODES = [(0, "every claim got a decision (bad input is decided FAILED, with the field named)"),
-              (1, "the run stopped before every claim was decided (quota, a broken ledger...): resume it"),
-              (2, "bad flags or configuration, or a dataset that cannot be read"),
+EXIT_CODES = [(0, "every claim got a decision; none FAILED but for its input (bad input is FAILED, the field named)"),
+              (1, "the run stopped before every claim was decided (quota, a key or model refused part-way, an "
+                  "endpoint that stayed unreachable, a broken ledger...): resume it"),
+              (2, "bad flags or configuration, a dataset that cannot be read, or an endpoint that failed the "
+                  "preflight (wrong key, unknown model, no Structured Outputs, unreachable): nothing was assessed"),
+              (3, "every claim got a decision, but some FAILED for the model's answers, a refused request or the "
+                  "engine: resume to assess them again"),
               (130, "stopped by Ctrl-C (143: by SIGTERM); resume it")]
 
 
@@ -59,7 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
         f"'assess' (auto: per claim up to {PER_CLAIM_TASK_NAMES_UP_TO:,} claims; Ray keeps memory per name)")
     add("--no-dashboard", action="store_true", help="do not start the Ray dashboard (local Ray only)")
     add("--dry-run", action="store_true", help="check the dataset and print the LLM calls, tokens, time and cost; "
-        "start nothing, call no LLM")
+        "start nothing, call no LLM (unless --preflight)")
+    add("--preflight", action="store_true", help="with --dry-run: also make the one preflight request to the "
+        "--llm openai endpoint (key, model, Structured Outputs); writes no ledger")
+    add("--no-preflight", action="store_true", help="skip the preflight request a run makes to an --llm openai "
+        "endpoint before starting (for endpoints that bill every call)")
     add("--price-input", type=float, metavar="PER_M", help="price per million input tokens (--dry-run)")
     add("--price-output", type=float, metavar="PER_M", help="price per million output tokens (--dry-run)")
     add("--pricing", metavar="FILE", help='--dry-run prices per model: {"MODEL": {"input_per_m": X, "output_per_m": Y}}')
@@ -92,14 +101,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = settings_from(args)
         run_id = settings.run_id
+        if args.preflight and not args.dry_run:
+            raise ConfigError("--preflight goes with --dry-run (a run makes the preflight anyway; --no-preflight "
+                              "skips it)")
         if args.dry_run:
             dataset = open_dataset(settings.input)
             plan = dry_run(dataset, select_entries(dataset, settings), settings, price_input=args.price_input,
                            price_output=args.price_output, pricing_file=args.pricing)
+            if args.preflight:
+                console.print(dry_run_preflight(settings), soft_wrap=True, highlight=False)
             print_plan(plan, console, as_json=args.json)
             return 0
         summary, code = run_assessment(settings, console, resuming=args.resume, quiet=args.quiet,
-                                       log_level=args.log_level)
+                                       log_level=args.log_level, preflight=not args.no_preflight)
     except (ConfigError, InputError) as exc:
         return _failed(console, args, run_id, exc, EXIT_USAGE, "error")
     except ClaimAssessError as exc:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from claim_assess.drivers.options import EXIT_OK, EXIT_USAGE, command_parser, returns_exit_code
 from claim_assess.simulator.gateway import GATEWAY_STYLES
 from claim_assess.simulator.limits import QUANTIZE_MODES
-from claim_assess.simulator.server import SimulatorConfig, start_simulator
+from claim_assess.simulator.server import REFUSALS, SimulatorConfig, start_simulator
 
 _HELP = {
     "latency_median_ms": "median latency of an answer, ms",
@@ -49,9 +49,16 @@ _HELP = {
     "model": "model name served by /v1/models",
     "api_key": "accept only this bearer token (default: any)",
     "fault_script": "comma-separated faults forced on the first requests, e.g. 5xx,ok,drop",
+    "serve_any_model": "answer any model name (default: another name than --model gets 404 model_not_found)",
+    "no_structured_outputs": "refuse a json_schema response_format with 400, as a model without Structured "
+                             "Outputs does",
+    "refusal": "answer every request from the --refuse-after'th on with this refusal: invalid_api_key (401), "
+               "model_not_found (404), response_format (400), unexplained_400, unreachable (every connection "
+               "dropped unanswered) (default: none)",
+    "refuse_after": "requests answered normally before --refusal starts",
 }
 
-_CHOICES = {"quantize": QUANTIZE_MODES, "gateway_style": GATEWAY_STYLES}
+_CHOICES = {"quantize": QUANTIZE_MODES, "gateway_style": GATEWAY_STYLES, "refusal": REFUSALS}
 _ALIASES = {"omit_rate_limit_headers": ("--no-headers",)}
 
 

@@ -213,7 +213,7 @@ def test_answer_error_rate_one_flips_every_answer(simulator):
     records = []
 
     async def go():
-        async with LLMClient(base_url=sim.url, api_key="k", model="m", limiter=log, policy=ONE_SHOT) as client:
+        async with LLMClient(base_url=sim.url, api_key="k", model="sim-gpt", limiter=log, policy=ONE_SHOT) as client:
             return await client.ask(prompt(), parse_coverage_answer, run_id="r", claim_id="c", record=records.append)
 
     answer = asyncio.run(go())

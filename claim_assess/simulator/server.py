@@ -38,6 +38,10 @@ from claim_assess.simulator.stats import SimStats
 from claim_assess.simulator.tasks import KNOWN_SCHEMAS, answer, break_schema, conform, perturb
 
 FAULTS = ("insufficient_quota", "5xx", "hang", "drop", "invalid_json", "schema_violation")
+# What a provider answers when the run's configuration is wrong, as OpenAI words it; ``refusal`` makes every request
+# from arrival ``refuse_after`` on get one (a key revoked, a model retired part-way through a run).
+# "unreachable" drops every connection unanswered instead (the client sees what a refused connection looks like).
+REFUSALS = ("invalid_api_key", "model_not_found", "response_format", "unexplained_400", "unreachable")
 ORGANIZATION = "org-sim"
 
 
@@ -73,6 +77,10 @@ class SimulatorConfig:
     # Faults forced on the first requests in arrival order ("ok" for none), before the rates apply:
     # lets tests and demos script exact sequences such as ("5xx", "ok").
     fault_script: tuple[str, ...] = ()
+    serve_any_model: bool = False  # False: another model name gets 404 model_not_found, as providers answer
+    no_structured_outputs: bool = False  # a json_schema response_format gets 400, as models without it answer
+    refusal: str | None = None  # one of REFUSALS: answered to every request from arrival ``refuse_after`` on
+    refuse_after: int = 0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -80,6 +88,8 @@ class SimulatorConfig:
                 value = getattr(self, f.name)
                 if not 0.0 <= value <= 1.0:
                     raise ValueError(f"{f.name} must be between 0 and 1, got {value}")
+        if self.refusal is not None and self.refusal not in REFUSALS:
+            raise ValueError(f"refusal must be one of {', '.join(REFUSALS)}; got {self.refusal!r}")
         unknown = set(self.fault_script) - set(FAULTS) - {"ok"}
         if unknown:
             raise ValueError(f"fault_script has unknown faults {sorted(unknown)}; known: {FAULTS + ('ok',)}")
@@ -132,6 +142,7 @@ class SimulatedModel:
                                deployment=config.model, seed=config.seed, clock=clock) if config.has_gateway else None
         self.stopping = asyncio.Event()
         self._arrivals = itertools.count()
+        self._served = itertools.count()  # every request, for ``refuse_after``
         self._ids = itertools.count(1)
         seed = config.seed
         self._fault_rng = random.Random(f"{seed}:faults")
@@ -182,6 +193,11 @@ class SimulatedModel:
     async def chat_completions(self, request: web.Request) -> web.StreamResponse:
         self.stats.request()
         config = self.config
+        if config.refusal is not None and next(self._served) >= config.refuse_after:
+            if config.refusal == "unreachable":
+                self.stats.fault("drop")
+                return self._drop(request)
+            return self._refusal(config.refusal, config.model)
         if config.api_key is not None and request.headers.get("Authorization", "") != f"Bearer {config.api_key}":
             self.stats.rejected(401)
             return web.json_response(_error_body(
@@ -195,6 +211,8 @@ class SimulatedModel:
             return web.json_response(_error_body(str(exc), "invalid_request_error", None, exc.param), status=400)
 
         model = body.get("model") or config.model
+        if model != config.model and not config.serve_any_model:
+            return self._refusal("model_not_found", model)
         prompt_tokens = estimate_prompt_tokens(body["messages"])
         refused = self._gateway_refusal(model, prompt_tokens)
         if refused is not None:
@@ -224,6 +242,26 @@ class SimulatedModel:
         return web.json_response(
             self._completion(model, content, finish_reason, prompt_tokens, completion_tokens), headers=headers)
 
+    def _refusal(self, kind: str, model: str) -> web.Response:
+        """A provider's answer to a wrong configuration, in OpenAI's words and shape."""
+        if kind == "invalid_api_key":
+            status, body = 401, _error_body(
+                "Incorrect API key provided: sk-revo*****************ked. You can find your API key at "
+                "https://platform.openai.com/account/api-keys.", "invalid_request_error", "invalid_api_key")
+        elif kind == "model_not_found":
+            status, body = 404, _error_body(f"The model `{model}` does not exist or you do not have access to it.",
+                                            "invalid_request_error", "model_not_found")
+        elif kind == "response_format":
+            status, body = 400, _error_body(
+                "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model. Learn "
+                "more about supported models at the Structured Outputs guide: "
+                "https://platform.openai.com/docs/guides/structured-outputs", "invalid_request_error", None,
+                "response_format")
+        else:  # a 400 that names nothing, as some gateways answer
+            status, body = 400, _error_body("Bad request.", "invalid_request_error", None)
+        self.stats.rejected(status)
+        return web.json_response(body, status=status)
+
     def _gateway_refusal(self, model: str, prompt_tokens: int) -> web.Response | None:
         """The gateway's own 429 when its hidden limit is reached; None when it lets the request through."""
         refusal = self.gateway.refuse(model, prompt_tokens) if self.gateway is not None else None
@@ -252,6 +290,8 @@ class SimulatedModel:
     def _content(self, fault: str | None, schema_name: str, payload: dict, schema: Mapping,
                  max_tokens: int) -> tuple[str, str]:
         """The answer's text and finish reason: the task model's answer, perturbed or broken as configured."""
+        if schema_name not in KNOWN_SCHEMAS:  # a request for another task (a client's preflight): a minimal answer
+            return json.dumps(conform({}, schema), ensure_ascii=False), "stop"
         task, reply = answer(schema_name, payload)
         if self.config.answer_error_rate and self._answer_rng.random() < self.config.answer_error_rate:
             reply = perturb(task, reply, self._answer_rng)
@@ -302,16 +342,19 @@ class SimulatedModel:
             raise _BadRequest("This simulator answers only Structured Outputs requests: 'response_format' must be "
                               "{'type': 'json_schema', 'json_schema': {'name': ..., 'schema': {...}}}.",
                               "response_format")
+        if self.config.no_structured_outputs:
+            raise _BadRequest("Invalid parameter: 'response_format' of type 'json_schema' is not supported with this "
+                              "model. Learn more about supported models at the Structured Outputs guide: "
+                              "https://platform.openai.com/docs/guides/structured-outputs", "response_format")
         max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))  # older clients send max_tokens
         if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
             raise _BadRequest("'max_completion_tokens' must be a positive integer.", "max_completion_tokens")
+        if json_schema["name"] not in KNOWN_SCHEMAS:
+            return body, {}, json_schema["name"], json_schema["schema"], max_tokens  # any other task: see _content
         try:
             payload = extract_payload(messages)
         except ValueError as exc:
             raise _BadRequest(f"The simulator could not read the prompt's data block: {exc}", "messages") from exc
-        if json_schema["name"] not in KNOWN_SCHEMAS:
-            raise _BadRequest(f"The simulator has no task for schema {json_schema['name']!r}; it knows "
-                              f"{list(KNOWN_SCHEMAS)}.", "response_format")
         return body, payload, json_schema["name"], json_schema["schema"], max_tokens
 
     def _rate_limited(self, rejection: Rejection, model: str) -> web.Response:
