@@ -75,3 +75,20 @@ def test_summary_json_has_one_name_per_figure_and_reads_back_unchanged(tmp_path)
     assert data["resume_command"] == f"claim-assess assess --resume --run R1 --workspace {tmp_path}"
     assert read_summary(path) == summary
     assert not [p for p in path.parent.iterdir() if p.name.startswith(".")]  # written atomically, no temp left
+
+
+def test_the_exit_code_tells_a_clean_run_from_one_with_failures_not_of_the_input(tmp_path):
+    from dataclasses import replace
+
+    from claim_assess.run.lifecycle import EXIT_COMPLETE, EXIT_FAILED_CLAIMS, EXIT_INCOMPLETE, exit_code
+
+    tally = SummaryTally()
+    for claim_id, cause in (("C-1", "input"), ("C-2", "llm"), ("C-3", "engine"), ("C-4", "llm")):
+        tally.add(_row(failed(claim_id, "P-1", "x", "CHF", cause), 0, 0, 0), LLMUsage(), cause)
+    complete = replace(_summary(tmp_path, tally), complete=True, undecided=0, stopped=None,
+                       failed_by_cause=dict(tally.failures))
+    assert complete.failed_not_input == 3 and exit_code(complete) == EXIT_FAILED_CLAIMS
+    assert exit_code(replace(complete, failed_by_cause={"input": 4})) == EXIT_COMPLETE  # bad input alone is clean
+    assert exit_code(replace(complete, complete=False)) == EXIT_INCOMPLETE
+    written = read_summary(write_summary(complete))
+    assert written.failed_by_cause == {"input": 1, "llm": 2, "engine": 1}

@@ -170,7 +170,7 @@ class LLMClient:
                 assert kind is not None
                 elapsed = self._clock() - started
                 why = (
-                    f"{prompt.purpose} call for claim {claim_id}: last status {result.status}"
+                    f"{prompt.purpose} call{f' for claim {claim_id}' if claim_id else ''}: last status {result.status}"
                     f" ({result.error}), {attempt} attempt(s), {elapsed:.1f}s elapsed"
                 )
                 if not kind.retryable:
