@@ -6,20 +6,9 @@ advice whichever way the mistake shows. Pure: it reads an attempt's status and e
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+from claim_assess.llm.retry import error_fields
 
 MESSAGE_CHARS = 400  # enough for any provider's message; a proxy's HTML page is cut short
-
-
-def error_fields(body: str | None) -> Mapping[str, object]:
-    """The ``error`` object of an OpenAI-shaped error body ({} when the body is not one)."""
-    try:
-        parsed = json.loads(body) if body else None
-    except (ValueError, TypeError):
-        return {}
-    inner = parsed.get("error", parsed) if isinstance(parsed, Mapping) else None
-    return inner if isinstance(inner, Mapping) else {}
 
 
 def provider_said(status: int | str, body: str | None, error: str | None = None) -> str:

@@ -157,7 +157,8 @@ class RateLimiter:
             return
         if not isinstance(outcome.status, int):  # a timeout or a dropped connection: nothing to learn
             return
-        if self._rejected is None and classify(outcome.status, outcome.error_body) is ErrorKind.CONFIGURATION:
+        refused = outcome.status >= 400 and self._rejected is None  # a success costs no classification
+        if refused and classify(outcome.status, outcome.error_body) is ErrorKind.CONFIGURATION:
             # No request of the run can pass (a wrong key, an unknown model): every later reservation is refused,
             # so the fleet stops asking at once instead of one refusal per claim in flight.
             log.warning("the endpoint refused the run's configuration: every later request is refused, the run stops")

@@ -37,7 +37,8 @@ class ErrorKind(enum.Enum):
         return self in (ErrorKind.RATE_LIMIT_REQUESTS, ErrorKind.RATE_LIMIT_TOKENS)
 
 
-def _error_object(body: str | None) -> Mapping[str, object]:
+def error_fields(body: str | None) -> Mapping[str, object]:
+    """The ``error`` object of an OpenAI-shaped error body ({} when the body is not one)."""
     if not body:
         return {}
     try:
@@ -52,7 +53,7 @@ def _error_object(body: str | None) -> Mapping[str, object]:
 
 
 def _classify_429(body: str | None) -> ErrorKind:
-    error = _error_object(body)
+    error = error_fields(body)
     code, kind = str(error.get("code") or "").lower(), str(error.get("type") or "").lower()
     if code == "insufficient_quota" or kind == "insufficient_quota":
         return ErrorKind.QUOTA
@@ -97,7 +98,7 @@ def _classify_4xx(status: int, body: str | None) -> ErrorKind:
         return ErrorKind.CONFIGURATION
     if status == 413:
         return ErrorKind.FATAL  # the body (the claim's prompt) is too large
-    error = _error_object(body)
+    error = error_fields(body)
     code = str(error.get("code") or "").lower()
     param = str(error.get("param") or "")
     message = str(error.get("message") or (body if not error else "") or "").lower()
