@@ -35,6 +35,7 @@ def test_a_dry_run_through_the_cli_reports_its_throughput_and_peak(tmp_path):
     result = dry_run(tmp_path / "d", 40, tmp_path, one_core=True)
     assert result["exit_code"] == 0 and result["selected"] == 40, result["error"]
     assert result["peak_mb"] > 10 and result["claims_per_s"] > 0
+    assert result["read_validate_claims_per_cpu_s"] > 0 and result["plan_claims_per_cpu_s"] > 0
     report = {"dry_run_unique": result, "dry_run_big": {**result, "peak_mb": 700.0},
               "first_call": {"big_s": 4.0, "sample_s": 3.9}}
     met = {row["measure"].split(",")[0]: row["met"] for row in checks(report)}

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
+import re
+import string
 from decimal import Decimal
 
 import pydantic
 import pytest
+from pydantic_core import SchemaValidator
 
 from claim_assess.errors import ClaimInputError
-from claim_assess.claims.models import Claim, DocumentFacts, Policy, claim_input_error, normalize_name
+from claim_assess.claims import models
+from claim_assess.claims.models import Claim, DocumentFacts, Policy, claim_input_error, is_identifier, normalize_name
 from test_claims_fixtures import claim_dict, doc, item, policy_dict
 
 
@@ -125,3 +130,88 @@ def test_policy_period_and_currency():
 def test_normalize_name():
     assert normalize_name("  Clutch \t MASTER\n cylinder ") == "clutch master cylinder"
     assert normalize_name("Straße") == normalize_name("STRASSE")
+
+
+# --- the scalar rules, as the formats document states them, against the core patterns that enforce them ----------
+# Python's re with fullmatch + ASCII is the reference: an independent spelling of each rule, so a pattern that
+# drifts (an unanchored end, a Unicode digit class, a lost length bound) shows here.
+
+_REFERENCE_RULES = {
+    "identifier": lambda v: re.fullmatch(r"[A-Za-z0-9._-]{1,64}", v, re.ASCII) is not None and v not in (".", ".."),
+    "money": lambda v: re.fullmatch(r"\d{1,10}\.\d{2}", v, re.ASCII) is not None,
+    "decimal": lambda v: re.fullmatch(r"\d{1,6}(\.\d{1,6})?", v, re.ASCII) is not None,
+    "currency": lambda v: re.fullmatch(r"[A-Z]{3}", v, re.ASCII) is not None,
+    "date": lambda v: re.fullmatch(r"\d{4}-\d{2}-\d{2}", v, re.ASCII) is not None and _is_calendar_date(v),
+}
+_SCALAR_OF = {"identifier": models._IDENTIFIER, "money": models._MONEY, "decimal": models._DECIMAL,
+              "currency": models._CURRENCY, "date": models._DATE}
+
+
+def _is_calendar_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _candidates() -> list[str]:
+    rng = random.Random(5)
+    pieces = ["", ".", "..", "...", ".a", "..a", "a.", "-", "_", "0", "9", "A", "Z", "a", "z", "1.5", "420.00",
+              "420.0", "0.00", "9999999999.99", "99999999999.99", "123456.123456", "1234567", "1.1234567", "CHF",
+              "chf", "CHFX", "2024-02-29", "2023-02-29", "2024-13-01", "0000-01-01", "2024-1-01", "x" * 64, "x" * 65,
+              ".." + "x" * 62, ".." + "x" * 63, "." + "x" * 63, "\n", " ", "\t"]
+    odd = ["\uff11", "\u0661", "\u00e9", "\u212a", "\u0130", "\n", "\r", " ", "\x00", "/", "\\", "$", "^", "+", "e"]
+    out = set(pieces)
+    out.update(p + tail for p in pieces for tail in ("\n", " ", "\uff11", "x"))
+    out.update(chr(c) for c in range(0x80))
+    alphabet = string.ascii_letters + string.digits + "._-" + "".join(odd)
+    for _ in range(4000):
+        out.add("".join(rng.choice(alphabet) for _ in range(rng.choice([1, 2, 3, 10, 12, 63, 64, 65]))))
+    for _ in range(2000):  # near-valid money, decimals and dates
+        digits = "".join(rng.choice(string.digits) for _ in range(rng.randint(1, 12)))
+        out.update({f"{digits}.{rng.randint(0, 999):0{rng.randint(1, 3)}d}", digits,
+                    f"{digits[:4]:0>4}-{rng.randint(0, 13):02d}-{rng.randint(0, 32):02d}"})
+    for value in list(out):  # each with one ASCII digit made a Unicode digit (full-width, Arabic-Indic)
+        for i, ch in enumerate(value):
+            if ch.isdigit() and ch.isascii():
+                out.update({value[:i] + "\uff11" + value[i + 1:], value[:i] + "\u0661" + value[i + 1:]})
+                break
+    return sorted(out)
+
+
+@pytest.mark.parametrize("kind", sorted(_REFERENCE_RULES))
+def test_each_core_pattern_accepts_exactly_what_the_rule_does(kind):
+    accepts = SchemaValidator(_SCALAR_OF[kind].schema).isinstance_python
+    rule = _REFERENCE_RULES[kind]
+    candidates = _candidates()
+    disagree = [v for v in candidates if accepts(v) != rule(v)]
+    assert not disagree, f"{kind}: {disagree[:10]!r}"
+    assert any(rule(v) for v in candidates) and not all(rule(v) for v in candidates)
+
+
+def test_is_identifier_is_the_identifier_rule():
+    for value in _candidates():
+        assert is_identifier(value) == _REFERENCE_RULES["identifier"](value), value
+    assert not is_identifier(7) and not is_identifier(None)
+
+
+@pytest.mark.parametrize("value", [Decimal("420.00"), 420, 420.0, True, None])
+def test_money_is_a_string_and_nothing_else(value):
+    assert 'line_items[0].total: expected a money string with two decimals like "420.00"' in _error(
+        claim_dict(line_items=[item(total=value)]))
+
+
+def test_text_messages_say_why_in_the_order_the_rules_apply():
+    assert "narrative: expected a string, got 5" in _error(claim_dict(narrative=5))
+    assert "narrative: text is not valid Unicode (lone surrogate U+D800 at index 2)" in _error(
+        claim_dict(narrative="ab\ud800"))
+    # longer than the bound and not Unicode: the length is named, as before (it is checked first)
+    assert "narrative: text longer than 100000 characters (100003)" in _error(
+        claim_dict(narrative="ab\ud800" + "x" * 100_000))
+
+
+def test_a_models_own_rule_keeps_its_message_at_a_scalar_field():
+    # valid_to is a valid date, refused by the policy's own rule: not "expected a date string"
+    message = _error(policy_dict(valid_to="2020-01-01"), Policy)
+    assert "valid_to: valid_to is before valid_from" in message and "expected a date" not in message

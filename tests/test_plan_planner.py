@@ -199,3 +199,38 @@ def test_entries_are_a_stream_walked_once() -> None:
     plan = plan_run(dataset, stream(), rpm=None, tpm=None, model="m")
     assert plan == plan_run(dataset, dataset.entries, rpm=None, tpm=None, model="m")
     assert walked == [e.claim_id for e in dataset.entries]
+
+
+class _TickClock:
+    """A CPU clock that moves one tick per reading, so every split is counted in readings of the clock."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_the_plan_splits_its_cpu_time_between_reading_and_validating_and_planning():
+    dataset = read_dataset(SAMPLE)
+    clock = _TickClock()
+    plan = plan_run(dataset, dataset.entries, rpm=None, tpm=None, model="m", clock=clock)
+    assert plan.cpu is not None
+    # the two parts add up to the whole span the clock saw: from the tally's first reading to its last
+    assert plan.cpu.read_validate_s + plan.cpu.plan_s == clock.now - 1.0
+    # each claim is read (a reading before it is asked for) and validated (a reading at the end of validation or
+    # of the claim): the claims that reach the rules are counted apart from those failing before them
+    assert plan.cpu.read_validate_s == plan.claims
+    assert plan.cpu.plan_s > 0
+    data = plan_to_json(plan)["cpu"]
+    assert data["read_validate_claims_per_s"] == 1.0 and data["plan_claims_per_s"] > 0
+
+
+def test_validation_failures_count_as_reading_and_validating_only(tmp_path):
+    (tmp_path / "policies.jsonl").write_text((SAMPLE / "policies.jsonl").read_text())
+    (tmp_path / "claims.jsonl").write_text('{"claim_id": "C-1"}\n{"claim_id": "C-2", "policy_id": 7}\n')
+    dataset = read_dataset(tmp_path)
+    plan = plan_run(dataset, dataset.entries, rpm=None, tpm=None, model="m", clock=_TickClock())
+    assert plan.cpu is not None and len(plan.invalid) == 2
+    assert plan.cpu.read_validate_s == 2 * 1.0

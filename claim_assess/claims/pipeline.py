@@ -43,6 +43,7 @@ from claim_assess.claims.screening import screen
 T = TypeVar("T")
 
 STAGES = ("reconcile", "screen", "coverage", "payout", "assessment", "decide")
+VALIDATED_STAGE = STAGES[0]  # announced once the claim and its policy have passed validation
 
 
 class Advisor(Protocol):
@@ -217,7 +218,7 @@ def assessment_steps(entry: ClaimEntry, dataset_policies: Mapping[str, Policy], 
 
 
 def _assess_valid(claim: Claim, policy: Policy, on_stage: Callable[[str], None]) -> Steps:
-    on_stage("reconcile")
+    on_stage(VALIDATED_STAGE)
     reconciliation = reconcile(claim)
     on_stage("screen")
     screening = screen(claim, policy)

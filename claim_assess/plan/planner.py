@@ -15,19 +15,25 @@ Estimates, documented so nobody mistakes them for a bill:
 - retries, invalid answers and 429s are not counted.
 - time: the slowest of three bounds: requests / rpm, tokens / tpm (minutes), and calls x latency /
   concurrency (the time the fleet needs even under generous limits).
+
+The plan also says where its own CPU time went (``CpuSplit``): reading and validating the claims, which is the
+part a real run's driver and assessors also do for every claim, apart from planning them, which only a dry run
+does. Both are counted on the planning thread's CPU clock, so a machine's other load does not inflate them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
 from claim_assess.claims.coverage import METHOD_RULE
 from claim_assess.claims.dataset import ClaimEntry, Dataset
 from claim_assess.claims.decision import FAILED
-from claim_assess.claims.pipeline import Assessment, assess_claim_now
+from claim_assess.claims.pipeline import VALIDATED_STAGE, Assessment, assess_claim_now
 from claim_assess.claims.prompts import ASSESSMENT_PURPOSE, COVERAGE_PURPOSE
 from claim_assess.errors import ConfigError
 from claim_assess.plan.advisor import AskedCall, PlanningAdvisor
@@ -65,6 +71,43 @@ class ClaimPlan:
 
 
 @dataclass(frozen=True)
+class CpuSplit:
+    """CPU seconds the dry run spent reading + validating its claims, and planning the valid ones."""
+
+    read_validate_s: float
+    plan_s: float
+
+
+class _CpuTally:
+    """Splits the planning thread's CPU time at each claim's end of validation.
+
+    Reading + validating runs from asking the stream for the next entry to the pipeline's first stage after
+    validation ("reconcile"), or to the end of a claim that fails before it. Everything else (the pipeline past
+    validation, the totals) is planning, so the two add up to the whole."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._started = self._mark = clock()
+        self._validated: float | None = None
+        self.read_validate_s = 0.0
+
+    def next_claim(self) -> None:
+        self._mark, self._validated = self._clock(), None
+
+    def on_stage(self, stage: str) -> None:
+        if stage == VALIDATED_STAGE and self._validated is None:
+            self._validated = self._clock()
+
+    def claim_done(self) -> None:
+        validated = self._validated if self._validated is not None else self._clock()
+        self.read_validate_s += validated - self._mark
+
+    def split(self) -> CpuSplit:
+        whole = self._clock() - self._started
+        return CpuSplit(read_validate_s=self.read_validate_s, plan_s=max(0.0, whole - self.read_validate_s))
+
+
+@dataclass(frozen=True)
 class Plan:
     dataset: str
     model: str
@@ -86,6 +129,8 @@ class Plan:
     minutes_at_latency: float
     price_in_per_m: Decimal | None
     price_out_per_m: Decimal | None
+    # What making this plan cost, not part of what it says: two equal plans may have taken different times.
+    cpu: CpuSplit | None = dataclasses.field(default=None, compare=False)
 
     @property
     def llm_calls(self) -> int:
@@ -124,26 +169,44 @@ def claim_plan(entry: ClaimEntry, assessment: Assessment, calls: tuple[AskedCall
     return ClaimPlan(assessment.claim_id, entry.location, assessment.error if failed else None, calls, by_rule)
 
 
-def plan_claims(dataset: Dataset, entries: Iterable[ClaimEntry]) -> Iterator[ClaimPlan]:
+def plan_claims(dataset: Dataset, entries: Iterable[ClaimEntry],
+                tally: _CpuTally | None = None) -> Iterator[ClaimPlan]:
     """Each entry through the real pipeline, one after the other, as the entries arrive. The planning advisor's
     answers never wait, so the pipeline runs without an event loop (a task per coverage question would cost
-    more than planning the claim)."""
+    more than planning the claim). ``tally``, when given, is told where each claim's validation ends."""
     advisor = PlanningAdvisor()
-    for entry in entries:
-        assessment = assess_claim_now(entry, dataset.policies, dataset.policy_errors, advisor.answer)
+    stream = iter(entries)
+    on_stage = tally.on_stage if tally is not None else _no_stage
+    while True:
+        if tally is not None:
+            tally.next_claim()
+        entry = next(stream, None)
+        if entry is None:
+            return
+        assessment = assess_claim_now(entry, dataset.policies, dataset.policy_errors, advisor.answer, on_stage)
+        if tally is not None:
+            tally.claim_done()
         yield claim_plan(entry, assessment, advisor.take_asked())
+
+
+def _no_stage(stage: str) -> None:
+    pass
 
 
 def plan_run(dataset: Dataset, entries: Iterable[ClaimEntry], *, rpm: int | None, tpm: int | None, model: str,
              latency_s: float = DEFAULT_LATENCY_S, concurrency: int = 1,
-             price_in_per_m: float | Decimal | None = None, price_out_per_m: float | Decimal | None = None) -> Plan:
+             price_in_per_m: float | Decimal | None = None, price_out_per_m: float | Decimal | None = None,
+             clock: Callable[[], float] = time.thread_time) -> Plan:
     """Count what assessing ``entries`` will cost. Reads nothing, calls no model. ``entries`` may be any iterable,
-    a stream read as it goes: it is walked once, and only the claims failing validation are kept."""
+    a stream read as it goes: it is walked once, and only the claims failing validation are kept. ``clock``
+    measures the plan's own CPU time (``Plan.cpu``)."""
     if latency_s <= 0 or concurrency < 1:
         raise ConfigError("the plan needs a positive latency and a concurrency of at least 1")
     prices = parse_price(price_in_per_m, "the input price"), parse_price(price_out_per_m, "the output price")
-    return summarize(dataset.root, model, plan_claims(dataset, entries), rpm=rpm, tpm=tpm, latency_s=latency_s,
-                     concurrency=concurrency, prices=prices)
+    tally = _CpuTally(clock)
+    plan = summarize(dataset.root, model, plan_claims(dataset, entries, tally), rpm=rpm, tpm=tpm,
+                     latency_s=latency_s, concurrency=concurrency, prices=prices)
+    return dataclasses.replace(plan, cpu=tally.split())
 
 
 def summarize(dataset: str, model: str, claims: Iterable[ClaimPlan], *, rpm: int | None, tpm: int | None,

@@ -48,7 +48,20 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "minutes_at": {"rpm": plan.minutes_at_rpm, "tpm": plan.minutes_at_tpm, "latency": plan.minutes_at_latency},
         "price_per_million": {"input": _money(plan.price_in_per_m), "output": _money(plan.price_out_per_m)},
         "cost": _money(plan.cost),
+        "cpu": None if plan.cpu is None else _cpu_json(plan),
     }
+
+
+def _per_cpu_second(claims: int, seconds: float) -> float | None:
+    return round(claims / seconds, 1) if seconds > 0 else None
+
+
+def _cpu_json(plan: Plan) -> dict[str, Any]:
+    cpu = plan.cpu
+    assert cpu is not None
+    return {"read_validate_s": round(cpu.read_validate_s, 3), "plan_s": round(cpu.plan_s, 3),
+            "read_validate_claims_per_s": _per_cpu_second(plan.claims, cpu.read_validate_s),
+            "plan_claims_per_s": _per_cpu_second(plan.to_assess, cpu.plan_s)}
 
 
 def _totals(plan: Plan) -> Table:
@@ -77,7 +90,20 @@ def _totals(plan: Plan) -> Table:
         amount = f"{cost:,.2f}" if cost >= 1 else f"{cost:.4f}"
         table.add_row("cost", f"about {amount} at {plan.price_in_per_m}/M input and {plan.price_out_per_m}/M "
                               f"output tokens ({plan.model}; retries not counted)")
+    if plan.cpu is not None:
+        table.add_row("this dry run", _cpu_row(plan))
     return table
+
+
+def _cpu_row(plan: Plan) -> str:
+    cpu = _cpu_json(plan)
+    rates = [f"{cpu['read_validate_s']:.1f} CPU-s reading + validating"]
+    if cpu["read_validate_claims_per_s"]:
+        rates[0] += f" ({cpu['read_validate_claims_per_s']:,.0f} claims/s)"
+    rates.append(f"{cpu['plan_s']:.1f} CPU-s planning")
+    if cpu["plan_claims_per_s"]:
+        rates[1] += f" ({cpu['plan_claims_per_s']:,.0f} claims/s)"
+    return " · ".join(rates)
 
 
 def _invalid(plan: Plan) -> Table:
