@@ -404,3 +404,45 @@ def test_refusals_and_non_completion_bodies_are_invalid_output():
     assert [r.status for r in results["html"]] == [200, 200, 200]
     assert "not a chat completion" in results["html"][0].error
     assert "refused" in results["refuse"][0].error and results["refuse"][0].prompt_tokens == 5
+
+
+def test_the_body_sent_is_exactly_the_request_the_client_was_given():
+    """The client hands its JSON-ready request to the SDK untransformed (extra_body): what the server receives must
+    be that request and the model, key for key, value for value, with nothing added or dropped."""
+    from aiohttp import web
+
+    received: list[dict] = []
+    answer = {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+              "choices": [{"index": 0, "finish_reason": "stop",
+                           "message": {"role": "assistant", "content": json.dumps(
+                               {"status": "covered", "category": "engine", "component": "oil pump",
+                                "confidence": 0.9, "reason": "pump"})}}],
+              "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}}
+
+    async def completions(request):
+        received.append(json.loads(await request.read()))
+        return web.json_response(answer)
+
+    prompt = coverage_prompt("Ölpumpe ersetzen \u2014 \"quoted\" \\ back\nslash")
+
+    async def go():
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", completions)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        port = runner.addresses[0][1]
+        try:
+            async with LLMClient(base_url=f"http://127.0.0.1:{port}/v1", api_key=API_KEY, model="m",
+                                 limiter=RecordingLimiter(), policy=FAST) as client:
+                return await client.ask(prompt, parse_coverage_answer, run_id="r", claim_id="c",
+                                        record=lambda r: None)
+        finally:
+            await runner.cleanup()
+
+    answer_read = asyncio.run(go())
+    assert answer_read.status == "covered"  # one attempt, answered: the body below is the only one
+    expected = {"model": "m", "messages": [dict(m) for m in prompt.messages],
+                "response_format": prompt.response_format(), "max_completion_tokens": prompt.max_completion_tokens,
+                "temperature": 0}
+    assert received == [expected]

@@ -242,7 +242,12 @@ class LLMClient:
         """One HTTP exchange, and the verdict on it: every way it can go wrong becomes an ``_Attempt``."""
         status: int | str = "connection_error"
         try:
-            raw = await self._openai.chat.completions.with_raw_response.create(model=self.model, **request)
+            # The request is JSON-ready: passed as extra_body (which takes precedence over the typed parameters, by
+            # openai-python's contract) it skips the SDK's transform of typed parameters, which walks the messages
+            # and the JSON schema against TypedDict annotations and returns them unchanged: 0.7-1.1 ms of CPU per
+            # request, measured, of an assessor's few. The bytes sent are the same (tests/test_llm_client.py).
+            raw = await self._openai.chat.completions.with_raw_response.create(model=self.model, messages=[],
+                                                                               extra_body=dict(request))
             status = raw.status_code
             headers = {k.lower(): v for k, v in raw.headers.items()}
             completion = raw.parse()
