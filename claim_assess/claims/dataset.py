@@ -141,6 +141,7 @@ class _Place:
                 if len(lines) == 1:
                     pending.append(block)
                     continue
+                del block  # its lines are copies: the block need not stay alive while they are yielded
                 if pending:
                     pending.append(lines[0])
                     lines[0] = b"".join(pending)

@@ -21,10 +21,12 @@ from claim_assess.logs import guard_secret
 from claim_assess.run.claim_loop import Tick, run_claims
 from claim_assess.llm.preflight import PreflightResult
 from claim_assess.run.endpoint import OpenEndpoint, open_endpoint, preflight
-from claim_assess.run.journal import OutcomeJournal, journaled_decided
+from claim_assess.run.heap import HeapTrim
+from claim_assess.run.journal import OutcomeJournal, journaled_outcomes
 from claim_assess.run.learned import LearnedLimits
 from claim_assess.run.live import LiveView
 from claim_assess.run.loopback import listeners
+from claim_assess.run.outcome import ClaimOutcome
 from claim_assess.run.prepare import PreparedRun
 from claim_assess.run.settings import RunSettings
 from claim_assess.run.signals import StopSignals
@@ -137,8 +139,10 @@ def _skip_decided(prepared: PreparedRun, fleet: RayFleet, console: Console) -> i
     settings = prepared.settings
     kept: set[str] = set()
     if prepared.resuming:
-        kept = journaled_decided(settings.paths.journal) & fleet.decided_claims()
-        prepared.selection.skip(kept)
+        journaled = journaled_outcomes(settings.paths.journal)
+        ledger = fleet.decided_claims()
+        kept = {claim_id for claim_id, decided in journaled.items() if decided and claim_id in ledger}
+        prepared.selection.skip(kept, journaled)
     expected = _expected(prepared, wait_s=COUNT_WAIT_S if prepared.resuming else 0.0)
     if prepared.resuming:
         left = f"{expected - len(kept):,}" if expected is not None else "the rest"
@@ -168,6 +172,13 @@ class _Total:
             self._fleet.set_total(total)
 
 
+def _journal(journal: OutcomeJournal, prepared: PreparedRun, outcome: ClaimOutcome) -> None:
+    """The outcome goes to the journal (the result files are written from it), and the selection forgets the
+    claim: it only keeps the ids of claims still to come back."""
+    journal.append(outcome.row, outcome.items, outcome.usage, outcome.failure)
+    prepared.selection.decided(outcome.row.claim_id)
+
+
 def _drive(prepared: PreparedRun, fleet: RayFleet, kept: int, console: Console, quiet: bool,
            opened: OpenEndpoint) -> ExecutedRun:
     settings, paths = prepared.settings, prepared.settings.paths
@@ -176,15 +187,16 @@ def _drive(prepared: PreparedRun, fleet: RayFleet, kept: int, console: Console, 
     admission = AdmissionController(minimum=settings.actors, maximum=settings.actors * settings.claims_per_actor)
     journal = OutcomeJournal(paths.journal)
     learned = LearnedLimits(settings)
+    heap = HeapTrim()  # the driver's RSS stays flat through a long run (claim_assess.run.heap says why)
     started = time.monotonic()
     with LiveView(console, TimelineWriter(paths.timeline), quiet=quiet) as view, \
             StopSignals(on_first=lambda signum: view.say(f"[yellow]{STOPPING}[/]")) as signals:
         try:
             stopped = run_claims(
                 fleet, prepared.selection, admission=admission,
-                on_outcome=lambda outcome: journal.append(outcome.row, outcome.items, outcome.usage, outcome.failure),
+                on_outcome=lambda outcome: _journal(journal, prepared, outcome),
                 on_tick=lambda tick: (prepared.count.start(), total.refresh(), learned.observe(tick.limiter),
-                                      view.show(fleet.snapshot(tick), tick)),
+                                      view.show(fleet.snapshot(tick), tick), heap.maybe()),
                 should_stop=lambda: signals.requested,
             )
         finally:

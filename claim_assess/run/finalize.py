@@ -33,7 +33,7 @@ def finalize(prepared: PreparedRun, executed: ExecutedRun, console: Console | No
     if not prepared.selection.exhausted:
         prepared.count.start()  # a run stopped before its first tick never started it
     count = None if prepared.selection.exhausted else prepared.count.result(wait_s=COUNT_WAIT_S)
-    undecided = prepared.selection.undecided(tally.claim_ids, count)
+    undecided = prepared.selection.undecided(count)  # the selection knows which claims it handed out came back
     complete = executed.stopped is None and undecided == 0
     # FAILED claims whose cause was not their input are assessed again by a resume (the ledger lets a FAILED
     # decision be followed by another), so such a run, complete or not, names the command.

@@ -73,17 +73,14 @@ class OutcomeJournal:
         self._file.close()
 
 
-def journaled_decided(path: Path) -> set[str]:
-    """The claims whose last journaled outcome is a decision other than FAILED (what a resume may keep, if the
-    ledger agrees): a set of ids, not the outcomes, so a resume of a million claims holds ids only."""
-    decided: set[str] = set()
+def journaled_outcomes(path: Path) -> dict[str, bool]:
+    """Every journaled claim, and whether its last outcome is a decision other than FAILED (what a resume may
+    keep, if the ledger agrees): ids and a flag, not the outcomes, so a resume of a million claims holds ids only."""
+    outcomes: dict[str, bool] = {}
     for record in _lines(Path(path)):
-        claim_id = record["row"]["claim_id"]
-        if record["row"]["decision"] == FAILED:
-            decided.discard(claim_id)  # the last line wins: a claim decided, then re-run and FAILED, is FAILED
-        else:
-            decided.add(claim_id)
-    return decided
+        # the last line wins: a claim decided, then re-run and FAILED, is FAILED
+        outcomes[record["row"]["claim_id"]] = record["row"]["decision"] != FAILED
+    return outcomes
 
 
 def journaled_claims(path: Path) -> Iterator[JournaledClaim]:

@@ -1,8 +1,10 @@
 """The claims a run assesses, as a stream over the dataset, and how many there are.
 
 ``Selection`` applies ``--claim-id``, ``--exclude`` and ``--limit`` in dataset order while the dataset is read,
-and on a resume skips the claims already decided. It keeps one thing per claim: the claim's id, in a set, so
-the count of what a run left undecided needs no second pass over the dataset and no claim is held in memory.
+and on a resume skips the claims already decided. It keeps no claim and no id of a claim that came back: only
+the ids of those it handed out that have no outcome yet (in flight, waiting to be tried again, or cancelled by a
+stop), so what a run left undecided is counted without a second pass over the dataset, and a run of a million
+claims does not hold a million ids (the dataset's reader keeps the ids it saw, to tell a duplicate).
 
 ``BackgroundCount`` counts the dataset's entries in a thread (a JSONL file is read once more, about 0.7 s per
 100,000 claims) so the first claim never waits for it; the live display gets the total when it is known.
@@ -42,20 +44,19 @@ class Selection:
         self._exclude = frozenset(settings.exclude)
         self._limit = settings.limit
         self._skip: Container[str] = frozenset()
-        self.ids: set[str] = set()  # every selected claim seen so far (skipped ones too)
+        self._journaled: Container[str] = frozenset()
+        self._pending: set[str] = set()  # handed out, no outcome yet
+        self.seen = 0  # selected claims read so far (skipped ones too); the reader makes their ids unique
         self.skipped = 0
         self.exhausted = False  # the whole selection has been read
         self._started = False
 
-    def skip(self, decided: Container[str]) -> None:
-        """Do not yield these claims (set before iterating)."""
+    def skip(self, decided: Container[str], journaled: Container[str] = frozenset()) -> None:
+        """Do not yield ``decided`` (set before iterating). ``journaled``: claims with an outcome in the journal
+        already (a FAILED one is assessed again; until it is, its row stands): not undecided when yielded."""
         if self._started:
             raise RuntimeError("Selection.skip after the stream started")
-        self._skip = decided
-
-    @property
-    def seen(self) -> int:
-        return len(self.ids)
+        self._skip, self._journaled = decided, journaled
 
     def __iter__(self) -> Iterator[ClaimEntry]:
         if self._started:
@@ -65,14 +66,21 @@ class Selection:
         for entry in entries:
             if entry.claim_id in self._exclude:
                 continue
-            if self._limit is not None and len(self.ids) >= self._limit:
+            if self._limit is not None and self.seen >= self._limit:
                 break
-            self.ids.add(entry.claim_id)
+            self.seen += 1
             if entry.claim_id in self._skip:
                 self.skipped += 1
                 continue
+            if entry.claim_id not in self._journaled:
+                self._pending.add(entry.claim_id)
             yield entry
         self.exhausted = True
+        self._skip = self._journaled = frozenset()  # a resume's sets of ids are not needed any more
+
+    def decided(self, claim_id: str) -> None:
+        """``claim_id`` has an outcome in the journal (FAILED included: it has its result row)."""
+        self._pending.discard(claim_id)
 
     def expected(self, dataset_entries: int | None) -> int | None:
         """How many claims the selection holds: exact once read, else estimated from the dataset's count (None:
@@ -87,11 +95,10 @@ class Selection:
         total = max(dataset_entries - len(self._exclude), self.seen)
         return total if self._limit is None else min(total, self._limit)
 
-    def undecided(self, decided: Container[str], dataset_entries: int | None) -> int:
-        """Selected claims without a decision: those seen and not in ``decided``, plus those never read."""
-        missing = sum(1 for claim_id in self.ids if claim_id not in decided)
+    def undecided(self, dataset_entries: int | None) -> int:
+        """Selected claims without an outcome: those handed out that never came back, plus those never read."""
         expected = self.expected(dataset_entries)
-        return missing + max(0, (expected or self.seen) - self.seen)
+        return len(self._pending) + max(0, (expected or self.seen) - self.seen)
 
 
 class BackgroundCount:

@@ -143,11 +143,9 @@ class SummaryTally:
         self.counts: Counter[str] = Counter()
         self.totals: dict[str, MoneyTotals] = {}
         self.llm = LLMUsage()
-        self.claim_ids: set[str] = set()
         self.failures: Counter[str] = Counter()
 
     def add(self, row: ResultRow, usage: LLMUsage | None = None, failure: str | None = None) -> None:
-        self.claim_ids.add(row.claim_id)
         self.counts[row.decision] += 1
         if failure is not None:
             self.failures[failure] += 1
