@@ -318,3 +318,32 @@ def test_unreadable_results_are_an_input_error(tmp_path: Path) -> None:
     (tmp_path / "runs" / "bad" / "results.parquet").write_bytes(b"not parquet")
     with pytest.raises(InputError, match="cannot read results.parquet"):
         write_report(tmp_path, "bad")
+
+
+def test_tables_of_claims_keep_their_first_rows_only_and_count_the_rest() -> None:
+    # a run of any size: the report holds the rows a table shows (in the order shown), not one per claim
+    from claim_assess.report.figures import Smallest
+
+    kept = Smallest(key=lambda n: (-n % 7, n), limit=5)
+    for n in range(10_000):
+        kept.add(n)
+        assert len(kept._kept) <= 2 * 5 + 16
+    assert kept.added == 10_000
+    assert list(kept.items()) == sorted(range(10_000), key=lambda n: (-n % 7, n))[:5]
+
+
+def test_rates_from_a_count_per_second_are_the_rates_of_the_sorted_events() -> None:
+    import random
+
+    from claim_assess.report.rates import binned_rate_series
+
+    rng = random.Random(4)
+    start = 1_764_410_400_000_000  # microseconds since the epoch
+    times = [start + rng.randint(-3_000_000, 30_000_000) for _ in range(500)] + [start + 7_000_000] * 3
+    weights = [float(rng.randint(0, 50)) for _ in times]
+    end = max(times) / 1e6 - start / 1e6 + 0.25
+    order = sorted(range(len(times)), key=times.__getitem__)
+    expected = rate_series([(times[i] - start) / 1e6 for i in order], [weights[i] for i in order], end=end, window=6)
+    got = binned_rate_series(times, weights, start_us=start, end=end, window=6)
+    assert [t for t, _ in got] == [t for t, _ in expected]
+    assert all(abs(a - b) < 1e-6 for (_, a), (_, b) in zip(got, expected, strict=True))

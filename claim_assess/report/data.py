@@ -6,7 +6,8 @@ note on the page, never an error. Only a run without results is an error (there 
 
 ``llm_calls.jsonl`` holds every run of the workspace and may be large: it is streamed line by line and a
 line is parsed only when it names the run (run ids are plain ``[A-Za-z0-9._-]`` text, so the JSON
-spelling ``"<run_id>"`` is a safe prefilter); only a few small fields of each attempt are kept.
+spelling ``"<run_id>"`` is a safe prefilter). Neither the attempts nor the result rows are kept: both stream
+into tallies (``claim_assess.report.figures``), so the report of a million claims does not hold a million rows.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +27,15 @@ import pyarrow.parquet as pq
 from claim_assess.errors import InputError
 from claim_assess.ledger.checkpoints import CHECKPOINTS_FILE
 from claim_assess.ledger.filestore import CALLS_FILE
+from claim_assess.report.figures import CallFigures, CallTally, ClaimFigures, ClaimTally
 from claim_assess.run.summary import RunSummary, read_summary
 from claim_assess.run.workspace import RunPaths, Workspace
+
+
+ROW_BATCH = 1024  # result rows in memory at a time (as dicts: about 1.5 KB each)
+# The columns of results.parquet the report shows (line items and tokens are the summary's and the ledger's).
+REPORTED_COLUMNS = ("claim_id", "policy_id", "decision", "reasons", "payout", "currency", "claimed_total",
+                    "confidence", "duration_ms", "started_at", "finished_at", "error")
 
 
 @dataclass(frozen=True, slots=True)  # one per HTTP attempt of the run: tens of thousands
@@ -48,8 +57,8 @@ class ReportData:
     workspace: Workspace
     paths: RunPaths
     summary: RunSummary | None  # None: summary.json missing or unreadable (a note says which)
-    rows: Sequence[Mapping[str, Any]]  # results.parquet, one per claim
-    attempts: Sequence[Attempt]
+    claims: ClaimFigures  # results.parquet, tallied
+    calls: CallFigures  # the run's attempts in llm_calls.jsonl, tallied
     timeline: Sequence[Mapping[str, Any]]  # timeline.jsonl samples, on one clock
     checkpoint: Mapping[str, Any] | None  # the newest checkpoints.jsonl line, as written
     origin: dt.datetime | None  # t = 0 of the charts: the run's start
@@ -100,8 +109,8 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def read_attempts(calls_file: Path, run_id: str) -> list[Attempt]:
-    attempts = []
+def iter_attempts(calls_file: Path, run_id: str) -> Iterator[Attempt]:
+    """The run's attempts in the order the log holds them (a claim's together, with its decision)."""
     for record in _json_lines(calls_file, json.dumps(run_id).encode()):
         if record.get("run_id") != run_id:
             continue
@@ -109,7 +118,7 @@ def read_attempts(calls_file: Path, run_id: str) -> list[Attempt]:
         if started is None or finished is None:
             continue
         error = record.get("error")
-        attempts.append(Attempt(
+        yield Attempt(
             claim_id=str(record.get("claim_id")),
             purpose=str(record.get("purpose") or "unknown"),
             status=str(record.get("status")),
@@ -118,9 +127,12 @@ def read_attempts(calls_file: Path, run_id: str) -> list[Attempt]:
             latency_ms=_int(record.get("latency_ms")),
             tokens=_int(record.get("prompt_tokens")) + _int(record.get("completion_tokens")),
             error=str(error) if error is not None else None,
-        ))
-    attempts.sort(key=lambda a: a.finished)
-    return attempts
+        )
+
+
+def read_attempts(calls_file: Path, run_id: str) -> list[Attempt]:
+    """Every attempt of the run, by the time it finished (a list: for a look at a few, not for the report)."""
+    return sorted(iter_attempts(calls_file, run_id), key=lambda a: a.finished)
 
 
 def last_json_line(path: Path, chunk: int = 65536) -> dict | None:
@@ -141,19 +153,51 @@ def last_json_line(path: Path, chunk: int = 65536) -> dict | None:
             start = max(0, start - chunk)
 
 
-def run_rows(workspace: Workspace | str | os.PathLike[str], run_id: str) -> list[dict]:
-    """The run's results.parquet rows; InputError when the run or its results cannot be found or read."""
-    workspace = as_workspace(workspace)
+def _results_file(workspace: Workspace, run_id: str) -> Path:
     paths = workspace.run(run_id)
     if not paths.dir.is_dir():
         raise InputError(workspace.unknown_run(run_id))
     if not paths.results.is_file():
         raise InputError(f"run {run_id!r} has no results yet: no {paths.results.name} in {paths.dir}")
+    return paths.results
+
+
+def iter_rows(workspace: Workspace | str | os.PathLike[str], run_id: str,
+              columns: Sequence[str] | None = None) -> Iterator[dict]:
+    """The run's results.parquet rows (only ``columns`` of them, those the file has), a batch at a time in
+    memory; InputError when the run or its results cannot be found or read."""
+    workspace = as_workspace(workspace)
+    results = _results_file(workspace, run_id)
     try:
         # Claims, not line items: line_items.parquet (3x the rows) is not read at all.
-        return pq.read_table(paths.results).to_pylist()
+        parquet = pq.ParquetFile(results)
+        names = parquet.schema_arrow.names
+        chosen = names if columns is None else [c for c in columns if c in names]
+        for batch in parquet.iter_batches(batch_size=ROW_BATCH, columns=chosen):
+            yield from batch.to_pylist()
     except (OSError, pa.ArrowException) as exc:
-        raise InputError(f"run {run_id!r}: cannot read {paths.results.name}: {exc}") from exc
+        raise InputError(f"run {run_id!r}: cannot read {results.name}: {exc}") from exc
+
+
+def run_rows(workspace: Workspace | str | os.PathLike[str], run_id: str) -> list[dict]:
+    """Every row of the run's results.parquet, as a list (for a small run; the report streams them)."""
+    return list(iter_rows(workspace, run_id))
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluatedRow:
+    """What the evaluation reads of a result row, and no more: it holds one per claim."""
+
+    claim_id: str
+    decision: str
+    reasons: tuple[str, ...]
+    payout: Decimal | None
+
+
+def evaluated_rows(workspace: Workspace | str | os.PathLike[str], run_id: str) -> Iterator[EvaluatedRow]:
+    for row in iter_rows(workspace, run_id, ("claim_id", "decision", "reasons", "payout")):
+        yield EvaluatedRow(str(row.get("claim_id")), str(row.get("decision")), tuple(row.get("reasons") or ()),
+                           row.get("payout"))
 
 
 def _summary(paths: RunPaths) -> tuple[RunSummary | None, str | None]:
@@ -170,31 +214,42 @@ def _summary(paths: RunPaths) -> tuple[RunSummary | None, str | None]:
 
 def load_report_data(workspace: Workspace | str | os.PathLike[str], run_id: str) -> ReportData:
     workspace = as_workspace(workspace)
-    rows = run_rows(workspace, run_id)
+    _results_file(workspace, run_id)  # no results: nothing to report, said before anything is read
     paths = workspace.run(run_id)
     summary, note = _summary(paths)
     notes = [note] if note else []
-    calls, checkpoints = workspace.ledger_dir / CALLS_FILE, workspace.ledger_dir / CHECKPOINTS_FILE
-    attempts: list[Attempt] = []
-    if calls.is_file():
-        attempts = read_attempts(calls, run_id)
+    calls_file, checkpoints = workspace.ledger_dir / CALLS_FILE, workspace.ledger_dir / CHECKPOINTS_FILE
+    calls = CallTally()
+    if calls_file.is_file():
+        for attempt in iter_attempts(calls_file, run_id):
+            calls.add(attempt)
     else:
-        notes.append(f"no {calls}: LLM throughput and stage times come from the timeline only")
+        notes.append(f"no {calls_file}: LLM throughput and stage times come from the timeline only")
+    call_figures = calls.figures()
+    claims = ClaimTally(calls.llm_s, parse_time)
+    for row in iter_rows(workspace, run_id, REPORTED_COLUMNS):
+        claims.add(row)
+    claim_figures = claims.figures()
+    timeline, origin = _timeline(paths)
+    if origin is None:
+        origin = min((t for t in (claim_figures.first_started, call_figures.first_started) if t is not None),
+                     default=None)
+    checkpoint = last_json_line(checkpoints) if checkpoints.is_file() else None
+    return ReportData(workspace, paths, summary, claim_figures, call_figures, timeline, checkpoint, origin,
+                      tuple(notes))
+
+
+def _timeline(paths: RunPaths) -> tuple[list[dict], dt.datetime | None]:
+    """The timeline's samples on one clock, and the run's start it gives (None: no timeline)."""
     timeline = list(_json_lines(paths.timeline)) if paths.timeline.is_file() else []
     timeline = [t for t in timeline if isinstance(t.get("t"), (int, float))]
-    checkpoint = last_json_line(checkpoints) if checkpoints.is_file() else None
-
+    if not timeline:
+        return timeline, None
     origin = None
-    if timeline:
-        at = parse_time(timeline[0].get("at"))
-        if at is not None:
-            origin = at - dt.timedelta(seconds=float(timeline[0]["t"]))
-        timeline = _one_clock(timeline, origin)
-    if origin is None:
-        starts = [t for t in (parse_time(r.get("started_at")) for r in rows) if t is not None]
-        starts += [a.started for a in attempts]
-        origin = min(starts, default=None)
-    return ReportData(workspace, paths, summary, rows, attempts, timeline, checkpoint, origin, tuple(notes))
+    at = parse_time(timeline[0].get("at"))
+    if at is not None:
+        origin = at - dt.timedelta(seconds=float(timeline[0]["t"]))
+    return _one_clock(timeline, origin), origin
 
 
 COUNTERS = ("done", "requests", "tokens", "rate_limited", "retries")

@@ -7,7 +7,7 @@ simulator's deterministic model (meaningful for simulator runs; against a real m
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,16 +25,20 @@ class RunEvaluation:
     model: Evaluation | None
 
 
-def evaluate_run(rows: Sequence[Mapping[str, Any]], dataset_dir: Path, run_id: str) -> RunEvaluation | None:
-    """None when the dataset holds no expectations at all."""
+def evaluate_run(rows: Iterable[Any] | Callable[[], Iterable[Any]], dataset_dir: Path,
+                 run_id: str) -> RunEvaluation | None:
+    """None when the dataset holds no expectations at all. ``rows``: the run's result rows (mappings, or records
+    with ``claim_id``, ``decision``, ``reasons`` and ``payout``), or a callable streaming them afresh for each
+    yardstick (so they need not all be in memory twice)."""
     expected, llm_expected = read_expected(dataset_dir), read_llm_expected(dataset_dir)
     if expected is None and llm_expected is None:
         return None
+    stream = rows if callable(rows) else lambda: rows
     return RunEvaluation(
         run_id=run_id,
         dataset=str(dataset_dir),
-        rules=evaluate(rows, expected) if expected is not None else None,
-        model=evaluate(rows, llm_expected) if llm_expected is not None else None,
+        rules=evaluate(stream(), expected) if expected is not None else None,
+        model=evaluate(stream(), llm_expected) if llm_expected is not None else None,
     )
 
 

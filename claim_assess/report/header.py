@@ -37,8 +37,8 @@ def _meta(summary: RunSummary | None) -> str:
 
 def header_section(data: ReportData, generated: dt.datetime) -> str:
     summary = data.summary
-    counts = Counter(str(r.get("decision")) for r in data.rows)
-    claims = len(data.rows)
+    counts = Counter(data.claims.decisions)
+    claims = data.claims.claims
     status = "status unknown" if summary is None else ("complete" if summary.complete else "incomplete")
     figures = [
         ("claims", f"{claims:,}", " · ".join(f"{d} {counts[d]}" for d in DECISIONS if counts.get(d))),

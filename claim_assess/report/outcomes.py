@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -18,20 +18,11 @@ DECISION_MEANING = {APPROVE: "paid in full (after deductible and scale)", PARTIA
 TOP_REASONS = 12
 
 
-def _payouts(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Decimal]]:
-    """decision -> currency -> summed payout."""
-    out: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for row in rows:
-        if row.get("currency") and row.get("payout") is not None:
-            out[str(row["decision"])][str(row["currency"])] += Decimal(str(row["payout"]))
-    return out
-
-
 def decisions_section(data: ReportData) -> str:
-    counts = Counter(str(r.get("decision")) for r in data.rows)
+    counts = data.claims.decisions
     labels = list(DECISIONS) + sorted(set(counts) - set(DECISIONS))
-    payouts = _payouts(data.rows)
-    total = max(1, len(data.rows))
+    payouts = data.claims.payouts
+    total = max(1, data.claims.claims)
 
     def paid(decision: str) -> str:
         by_currency = payouts.get(decision, {})
@@ -46,7 +37,7 @@ def decisions_section(data: ReportData) -> str:
             for label in labels]
     currencies = sorted({c for by in payouts.values() for c in by})
     totals = " · ".join(
-        f"{c} {money(sum((payouts[d].get(c, Decimal(0)) for d in (APPROVE, PARTIAL)), Decimal(0)))}"
+        f"{c} {money(sum((payouts.get(d, {}).get(c, Decimal(0)) for d in (APPROVE, PARTIAL)), Decimal(0)))}"
         for c in currencies) or "none"
     listing = table(["decision", "meaning", "claims", "share", "payout (proposed, for REFER)"], rows,
                     numeric=(2, 3), raw=True)
@@ -56,14 +47,7 @@ def decisions_section(data: ReportData) -> str:
 
 
 def reasons_section(data: ReportData) -> str:
-    deciding: Counter[str] = Counter()
-    applied: Counter[str] = Counter()
-    for row in data.rows:
-        reasons = list(row.get("reasons") or [])
-        if reasons:
-            deciding[str(reasons[0])] += 1
-        for code in dict.fromkeys(map(str, reasons)):
-            applied[code] += 1
+    deciding, applied = data.claims.deciding, Counter(data.claims.applied)
     top = applied.most_common(TOP_REASONS)
     bars = [Bar(code, [(deciding.get(code, 0), "r-deciding", f"{code}: decided {deciding.get(code, 0)} claims"),
                        (n - deciding.get(code, 0), "r-also", f"{code}: also applied on "
@@ -90,23 +74,17 @@ def _referred_row(r: Mapping[str, Any]) -> list[str]:
 
 
 def referred_section(data: ReportData) -> str:
-    referred = [r for r in data.rows if r.get("decision") == REFER]
-    referred.sort(key=lambda r: (-(Decimal(str(r["payout"])) if r.get("payout") is not None else Decimal(0)),
-                                 str(r.get("claim_id"))))
-    rows = [_referred_row(r) for r in referred[:MAX_TABLE_ROWS]]
+    referred = data.claims.referred
+    rows = [_referred_row(r) for r in data.claims.referred_rows]
     listing = table(["claim", "policy", "why referred", "other codes", "proposed payout", "claimed", "LLM confidence"],
                     rows, numeric=(4, 5, 6), nowrap=(0, 1, 4), raw=True, css="wide") if rows else \
         empty("No claim was referred to a human.")
-    return (f'<section id="referred"><h2>Referred to a human ({len(referred):,})</h2><p class="caption">Largest '
-            f'proposed payout first.</p>{listing}{more(len(referred), MAX_TABLE_ROWS, "referred claims")}</section>')
+    return (f'<section id="referred"><h2>Referred to a human ({referred:,})</h2><p class="caption">Largest '
+            f'proposed payout first.</p>{listing}{more(referred, MAX_TABLE_ROWS, "referred claims")}</section>')
 
 
 def _unanswered_attempts(data: ReportData) -> str:
-    problems: dict[tuple[str, str], list] = {}  # (purpose, status) -> [attempts, an example error]
-    for a in data.attempts:
-        if a.status != "200":
-            entry = problems.setdefault((a.purpose, a.status), [0, a.error])
-            entry[0] += 1
+    problems = data.calls.problems  # (purpose, status) -> (attempts, an example error), as the log had them
     rows = [[purpose, status, f"{n:,}", error or "—"]
             for (purpose, status), (n, error) in sorted(problems.items(), key=lambda kv: -kv[1][0])]
     if not rows:
@@ -117,12 +95,12 @@ def _unanswered_attempts(data: ReportData) -> str:
 
 
 def failures_section(data: ReportData) -> str:
-    failed = sorted((r for r in data.rows if r.get("decision") == FAILED), key=lambda r: str(r.get("claim_id")))
+    failed = data.claims.failed
     rows = [[str(r.get("claim_id")), str(r.get("policy_id") or "—"), str(r.get("error") or "(no error recorded)")]
-            for r in failed[:MAX_TABLE_ROWS]]
+            for r in data.claims.failed_rows]
     listing = table(["claim", "policy", "error"], rows, nowrap=(0, 1), css="wide") if rows else \
         empty("No claim failed.")
     stopped = data.summary.stopped if data.summary is not None else None
     stop = f'<p class="alert">The run stopped early: {e(stopped)}</p>' if stopped else ""
-    return (f'<section id="failures"><h2>Failures ({len(failed):,})</h2>{stop}{listing}'
-            f'{more(len(failed), MAX_TABLE_ROWS, "failed claims")}{_unanswered_attempts(data)}</section>')
+    return (f'<section id="failures"><h2>Failures ({failed:,})</h2>{stop}{listing}'
+            f'{more(failed, MAX_TABLE_ROWS, "failed claims")}{_unanswered_attempts(data)}</section>')

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from claim_assess.errors import InputError
 from claim_assess.files import write_text
-from claim_assess.report.data import ReportData, load_report_data
+from claim_assess.report.data import ReportData, evaluated_rows, load_report_data
 from claim_assess.report.evaluation import RunEvaluation, evaluate_run
 from claim_assess.report.evaluation_section import evaluation_section
 from claim_assess.report.header import header_section
@@ -73,7 +73,7 @@ def write_report(workspace: Workspace | str | os.PathLike[str], run_id: str, *,
     dataset = _dataset_dir(data, input_dir)
     if dataset is not None:
         try:
-            evaluation = evaluate_run(data.rows, dataset, run_id)
+            evaluation = evaluate_run(lambda: evaluated_rows(data.workspace, run_id), dataset, run_id)
         except (InputError, OSError) as exc:
             data = dataclasses.replace(data, notes=(*data.notes, f"evaluation skipped: {exc}"))
     return write_text(data.paths.report, render_report(data, evaluation))

@@ -11,9 +11,10 @@ import datetime as dt
 
 from claim_assess.ledger.filestore import CALLS_FILE
 from claim_assess.report.charts import Band, Series, line_chart
-from claim_assess.report.data import ReportData, parse_time
+from claim_assess.report.data import ReportData
+from claim_assess.report.figures import epoch_us
 from claim_assess.report.markup import e, plural
-from claim_assess.report.rates import cumulative_rate, rate_series, rate_window
+from claim_assess.report.rates import binned_rate_series, cumulative_rate, rate_window
 from claim_assess.run.workspace import LEDGER_DIR
 
 
@@ -21,11 +22,8 @@ def duration_s(data: ReportData) -> float:
     """The run's length as far as anything recorded reaches (at least 1 s, so scales never divide by 0)."""
     ends = [t["t"] for t in data.timeline]
     if data.origin is not None:
-        for row in data.rows:
-            finished = parse_time(row.get("finished_at"))
-            if finished is not None:
-                ends.append((finished - data.origin).total_seconds())
-        ends += [(a.finished - data.origin).total_seconds() for a in data.attempts]
+        ends += [(finished - data.origin).total_seconds()
+                 for finished in (data.claims.last_finished, data.calls.last_finished) if finished is not None]
     if data.summary is not None:
         ends.append(data.summary.wall_seconds)
     return max(ends, default=1.0) or 1.0
@@ -61,11 +59,11 @@ Marks = list[tuple[float, str]]
 
 def _rates_from_calls(data: ReportData, origin: dt.datetime, end: float,
                       window: float) -> tuple[Points, Points, Marks, str]:
-    times = [(a.finished - origin).total_seconds() for a in data.attempts]
-    requests = rate_series(times, [1.0] * len(times), end=end, window=window)
-    tokens = rate_series(times, [float(a.tokens) for a in data.attempts], end=end, window=window)
-    marks = [(t, f"429 at {t:.1f} s ({a.purpose}, claim {a.claim_id})")
-             for t, a in zip(times, data.attempts, strict=True) if a.status == "429"]
+    calls, zero = data.calls, epoch_us(origin)
+    requests = binned_rate_series(calls.finished_us, None, start_us=zero, end=end, window=window)
+    tokens = binned_rate_series(calls.finished_us, calls.tokens, start_us=zero, end=end, window=window)
+    marks = [((finished - zero) / 1e6, f"429 at {(finished - zero) / 1e6:.1f} s ({purpose}, claim {claim_id})")
+             for finished, purpose, claim_id in calls.rate_limited]
     return requests, tokens, marks, f"from {LEDGER_DIR}/{CALLS_FILE} (each HTTP attempt, by the time it finished)"
 
 
@@ -101,7 +99,7 @@ def _inflight_chart(data: ReportData, bands: list[Band], end: float) -> str:
 def throughput_section(data: ReportData) -> str:
     end = duration_s(data)
     window = rate_window(end)
-    if data.attempts and data.origin is not None:
+    if data.calls.attempts and data.origin is not None:
         requests, tokens, marks, source = _rates_from_calls(data, data.origin, end, window)
     elif data.timeline:
         requests, tokens, marks, source = _rates_from_timeline(data, window)

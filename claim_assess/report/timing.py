@@ -3,12 +3,9 @@ call, everything else), from the result rows and the LLM call log."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections import defaultdict
-from collections.abc import Sequence
-
 from claim_assess.report.charts import Bar, bar_chart, compact, histogram
-from claim_assess.report.data import Attempt, ReportData
+from claim_assess.report.data import ReportData
+from claim_assess.report.figures import CallFigures
 from claim_assess.report.markup import e, empty, seconds, table
 from claim_assess.stats import percentile
 
@@ -21,7 +18,7 @@ def _ms(value: float | None) -> str:
 
 
 def latency_section(data: ReportData) -> str:
-    durations = [float(r["duration_ms"]) / 1000 for r in data.rows if isinstance(r.get("duration_ms"), int)]
+    durations = data.claims.durations_s
     p50, p95, top = percentile(durations, 50), percentile(durations, 95), max(durations, default=None)
     markers = [(label, value) for label, value in (("p50", p50), ("p95", p95)) if value is not None]
     desc = ("Histogram of the time each claim took" + (f"; median {p50:.2f} s, 95th percentile {p95:.2f} s"
@@ -37,27 +34,16 @@ def stage_times(data: ReportData) -> dict[str, float]:
     """Seconds per claim spent in the coverage calls, the assessment call and everything else (rules,
     waiting for the limiter or a slot, the ledger append), summed over the run's claims. A stage's time
     in a claim is the span from its first attempt's start to its last attempt's end (coverage calls of a
-    claim run concurrently; retries and back-off are part of the stage)."""
-    spans: dict[tuple[str, str], list[dt.datetime]] = {}
-    for a in data.attempts:
-        span = spans.setdefault((a.claim_id, a.purpose), [a.started, a.finished])
-        span[0], span[1] = min(span[0], a.started), max(span[1], a.finished)
-    totals: dict[str, float] = defaultdict(float)
-    per_claim: dict[str, float] = defaultdict(float)
-    for (claim_id, purpose), (start, end) in spans.items():
-        spent = (end - start).total_seconds()
-        totals[purpose] += spent
-        per_claim[claim_id] += spent
-    for row in data.rows:
-        duration = row.get("duration_ms")
-        if isinstance(duration, int):
-            totals["other"] += max(0.0, duration / 1000 - per_claim.get(str(row.get("claim_id")), 0.0))
-    return dict(totals)
+    claim run concurrently; retries and back-off are part of the stage): ``figures.CallTally``."""
+    totals = {purpose: figures.spent_s for purpose, figures in data.calls.purposes.items()}
+    if data.claims.other_s is not None:
+        totals["other"] = data.claims.other_s
+    return totals
 
 
 def _stage_chart(data: ReportData) -> str:
     totals = stage_times(data)
-    claims = max(1, len(data.rows))
+    claims = max(1, data.claims.claims)
     order = [k for k in ("coverage", "assessment") if k in totals] + sorted(
         k for k in totals if k not in ("coverage", "assessment", "other")) + ["other"]
     grand = sum(totals.values()) or 1.0
@@ -72,16 +58,12 @@ def _stage_chart(data: ReportData) -> str:
                      desc="Where a claim's time went: LLM coverage calls, the LLM assessment call, and the rest")
 
 
-def _attempts_table(attempts: Sequence[Attempt]) -> str:
-    by_purpose: dict[str, list[Attempt]] = defaultdict(list)
-    for a in attempts:
-        by_purpose[a.purpose].append(a)
+def _attempts_table(calls: CallFigures) -> str:
     rows = []
-    for purpose, group in sorted(by_purpose.items()):
-        latencies = [a.latency_ms for a in group]
-        ok = sum(1 for a in group if a.status == "200")
-        rows.append([purpose, f"{len(group):,}", f"{ok:,}", f"{len(group) - ok:,}", _ms(percentile(latencies, 50)),
-                     _ms(percentile(latencies, 95)), f"{sum(a.tokens for a in group):,}"])
+    for purpose, group in sorted(calls.purposes.items()):
+        latencies = group.latencies_ms
+        rows.append([purpose, f"{group.attempts:,}", f"{group.answered:,}", f"{group.attempts - group.answered:,}",
+                     _ms(percentile(latencies, 50)), _ms(percentile(latencies, 95)), f"{group.tokens:,}"])
     if not rows:
         return empty("No LLM attempts were recorded for this run.")
     return table(["purpose", "attempts", "answered (200)", "not answered", "p50 ms", "p95 ms", "tokens"], rows,
@@ -89,13 +71,13 @@ def _attempts_table(attempts: Sequence[Attempt]) -> str:
 
 
 def stages_section(data: ReportData) -> str:
-    if data.attempts:
+    if data.calls.attempts:
         caption = ("Derived from the LLM call log: for each claim, the span of its coverage calls (they run side by "
                    "side), the span of its assessment call (retries included), and the remainder of the claim's "
                    "duration (rules, waiting for the rate limiter or a slot, writing the ledger). Averaged over all "
-                   f"{len(data.rows):,} claims, including those decided without the LLM.")
+                   f"{data.claims.claims:,} claims, including those decided without the LLM.")
     else:
         caption = ("The LLM call log has no attempt of this run, so the stages cannot be told apart: the bar is "
                    "the whole time per claim.")
     return (f'<section id="stages"><h2>Time per stage</h2><p class="caption">{e(caption)}</p>{_stage_chart(data)}'
-            f'{_attempts_table(data.attempts)}</section>')
+            f'{_attempts_table(data.calls)}</section>')
