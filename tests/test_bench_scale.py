@@ -40,3 +40,15 @@ def test_a_dry_run_through_the_cli_reports_its_throughput_and_peak(tmp_path):
               "first_call": {"big_s": 4.0, "sample_s": 3.9}}
     met = {row["measure"].split(",")[0]: row["met"] for row in checks(report)}
     assert met["dry run peak memory"] is False and met["driver memory per claim"] is None
+
+
+def test_a_child_s_peak_is_its_own_not_the_bench_s(tmp_path):
+    """wait4's ru_maxrss counts the parent's high-water mark at the fork: a bench holding 400 MB would report at
+    least that for any child. The bench reads the child's own VmHWM instead."""
+    write_dataset(generate(10, seed=3), tmp_path / "d")
+    ballast = bytearray(400 << 20)  # touched: resident in this process when the child is forked
+    ballast[:: 4096] = b"x" * len(ballast[:: 4096])
+    result = dry_run(tmp_path / "d", 10, tmp_path, one_core=False)
+    del ballast
+    assert result["exit_code"] == 0, result["error"]
+    assert 20 < result["peak_mb"] < 350
