@@ -26,7 +26,7 @@ import datetime as dt
 import re
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -82,11 +82,15 @@ class _Scalar:
 
     schema: core_schema.CoreSchema
     explain: Callable[[Any], str]
+    accepts: Callable[[Any], bool] = field(init=False, repr=False, compare=False)  # the rule alone, on one value
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "accepts", SchemaValidator(self.schema).isinstance_python)
 
     def refuses(self, value: Any) -> bool:
         """Whether this type itself refuses ``value`` (else an error at its field came from a model's own rule,
         such as valid_to before valid_from, and keeps that rule's message)."""
-        return not SchemaValidator(self.schema).isinstance_python(value)
+        return not self.accepts(value)
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
         return self.schema
@@ -123,7 +127,6 @@ def _nullable(scalar: _Scalar) -> _Scalar:
 
 _IDENTIFIER = _Scalar(_strict_str(_ID_PATTERN), _always(
     'expected an identifier of 1-64 characters from A-Z a-z 0-9 . _ - (not "." or "..")'))
-_IS_IDENTIFIER = SchemaValidator(_IDENTIFIER.schema).isinstance_python
 _TEXT = _Scalar(_strict_str(max_length=MAX_TEXT_CHARS), _text_problem)
 _MONEY = _Scalar(core_schema.no_info_after_validator_function(Decimal, _strict_str(_MONEY_PATTERN)),
                  _always('expected a money string with two decimals like "420.00"'))
@@ -138,7 +141,7 @@ _CURRENCY = _Scalar(_strict_str(_CURRENCY_PATTERN), _always('expected a currency
 
 def is_identifier(value: object) -> bool:
     """The rule of an Identifier field, for ids read before a claim is validated (the dataset's claim ids)."""
-    return _IS_IDENTIFIER(value)
+    return _IDENTIFIER.accepts(value)
 
 
 def _bounded_list(value: Any) -> Any:
