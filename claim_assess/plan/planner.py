@@ -169,28 +169,20 @@ def claim_plan(entry: ClaimEntry, assessment: Assessment, calls: tuple[AskedCall
     return ClaimPlan(assessment.claim_id, entry.location, assessment.error if failed else None, calls, by_rule)
 
 
-def plan_claims(dataset: Dataset, entries: Iterable[ClaimEntry],
-                tally: _CpuTally | None = None) -> Iterator[ClaimPlan]:
+def plan_claims(dataset: Dataset, entries: Iterable[ClaimEntry], tally: _CpuTally) -> Iterator[ClaimPlan]:
     """Each entry through the real pipeline, one after the other, as the entries arrive. The planning advisor's
     answers never wait, so the pipeline runs without an event loop (a task per coverage question would cost
-    more than planning the claim). ``tally``, when given, is told where each claim's validation ends."""
+    more than planning the claim). ``tally`` is told where each claim's reading starts and its validation ends."""
     advisor = PlanningAdvisor()
     stream = iter(entries)
-    on_stage = tally.on_stage if tally is not None else _no_stage
     while True:
-        if tally is not None:
-            tally.next_claim()
+        tally.next_claim()
         entry = next(stream, None)
         if entry is None:
             return
-        assessment = assess_claim_now(entry, dataset.policies, dataset.policy_errors, advisor.answer, on_stage)
-        if tally is not None:
-            tally.claim_done()
+        assessment = assess_claim_now(entry, dataset.policies, dataset.policy_errors, advisor.answer, tally.on_stage)
+        tally.claim_done()
         yield claim_plan(entry, assessment, advisor.take_asked())
-
-
-def _no_stage(stage: str) -> None:
-    pass
 
 
 def plan_run(dataset: Dataset, entries: Iterable[ClaimEntry], *, rpm: int | None, tpm: int | None, model: str,
