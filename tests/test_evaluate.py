@@ -135,3 +135,19 @@ def test_cli_text_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> N
     empty.mkdir()
     assert evaluate_cli.main(["--input", str(empty), "--run", "run-1", "--workspace", str(tmp_path / "ws")]) == 2
     assert "expected.jsonl" in capsys.readouterr().err
+
+
+def test_rows_given_as_a_generator_reach_both_yardsticks(tmp_path):
+    """A one-pass iterable of rows is kept for the second yardstick, not consumed by the first."""
+    from claim_assess.report.evaluation import evaluate_run
+
+    (tmp_path / "expected.jsonl").write_text(
+        '{"claim_id": "C-1", "scenario": "s", "decision": "DENY", "reason": null, "payout": "0.00"}\n')
+    (tmp_path / "scenarios.jsonl").write_text(
+        '{"claim_id": "C-1", "scenario": "s", "policy_id": "P", "rule_decided": true, '
+        '"llm_expected": {"decision": "DENY", "reason": null, "payout": "0.00"}}\n')
+    rows = ({"claim_id": "C-1", "decision": "DENY", "reasons": [], "payout": "0.00"} for _ in range(1))
+    result = evaluate_run(rows, tmp_path, "r")
+    assert result is not None and result.rules is not None and result.model is not None
+    assert result.model.missing == result.rules.missing
+    assert not result.model.missing

@@ -33,7 +33,10 @@ def evaluate_run(rows: Iterable[Any] | Callable[[], Iterable[Any]], dataset_dir:
     expected, llm_expected = read_expected(dataset_dir), read_llm_expected(dataset_dir)
     if expected is None and llm_expected is None:
         return None
-    stream = rows if callable(rows) else lambda: rows
+    # Each yardstick walks the rows once: a plain iterable is kept as a tuple, or a generator would reach the second
+    # yardstick empty.
+    kept = None if callable(rows) else tuple(rows)
+    stream = rows if kept is None else (lambda: kept)
     return RunEvaluation(
         run_id=run_id,
         dataset=str(dataset_dir),
