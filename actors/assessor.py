@@ -16,7 +16,6 @@ from claim_assess.actors.rate_limiter import shared_limiter_client
 from claim_assess.actors.restarts import through_restart
 from claim_assess.claims.dataset import ClaimEntry
 from claim_assess.ledger.group_commit import AppendBatcher
-from claim_assess.llm.client import LLMClient
 from claim_assess.logs import guard_secret
 from claim_assess.run.assessor import ClaimAssessor, PolicyBook
 from claim_assess.run.endpoint import LLMEndpoint
@@ -29,6 +28,10 @@ log = logging.getLogger(__name__)
 
 class AssessorActor:
     def __init__(self, name: str, run_id: str, book: PolicyBook, endpoint: LLMEndpoint, namespace: str):
+        # Imported in the actor's process, not at the top: the driver imports this module to create the actor,
+        # and the openai client is about a second of import it has no use for (it would delay the first call).
+        from claim_assess.llm.client import LLMClient
+
         limiter = ray.get_actor("rate-limiter", namespace=namespace)
         ledger = ray.get_actor("ledger", namespace=namespace)
         progress = ray.get_actor("progress", namespace=namespace)

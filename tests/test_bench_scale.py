@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from claim_assess.bench import scale
 from claim_assess.bench.scale import checks, dry_run, per_claim, tile
 from claim_assess.claims.dataset import open_dataset
 from claim_assess.claims.synthetic import generate, write_dataset
@@ -37,7 +38,7 @@ def test_a_dry_run_through_the_cli_reports_its_throughput_and_peak(tmp_path):
     assert result["peak_mb"] > 10 and result["claims_per_s"] > 0
     assert result["read_validate_claims_per_cpu_s"] > 0 and result["plan_claims_per_cpu_s"] > 0
     report = {"dry_run_unique": result, "dry_run_big": {**result, "peak_mb": 700.0},
-              "first_call": {"big_s": 4.0, "sample_s": 3.9}}
+              "first_call": {"big_s": 4.0, "sample_s": 3.9, "big_runs_s": [4.0], "sample_runs_s": [3.9]}}
     met = {row["measure"].split(",")[0]: row["met"] for row in checks(report)}
     assert met["dry run peak memory"] is False and met["driver memory per claim"] is None
 
@@ -52,3 +53,12 @@ def test_a_child_s_peak_is_its_own_not_the_bench_s(tmp_path):
     del ballast
     assert result["exit_code"] == 0, result["error"]
     assert 20 < result["peak_mb"] < 350
+
+
+def test_first_calls_alternate_the_datasets_and_take_the_median(monkeypatch, tmp_path):
+    order, times = [], iter([9.0, 8.0, 12.5, 8.4, 9.4, None])
+    monkeypatch.setattr(scale, "first_call", lambda dataset, workdir, name: order.append(name) or next(times))
+    figure = scale.first_calls(tmp_path / "big", tmp_path / "sample", tmp_path, runs=3)
+    assert order == ["big", "sample"] * 3
+    assert figure["big_s"] == 9.4 and figure["big_runs_s"] == [9.0, 12.5, 9.4]
+    assert figure["sample_s"] is None  # a run that made no call leaves no median to report

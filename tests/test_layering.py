@@ -88,6 +88,19 @@ def test_importing_a_pure_package_loads_no_ray(package):
     assert out.stdout.strip() == "False"
 
 
+def test_the_driver_does_not_import_the_openai_client_until_a_preflight_needs_it():
+    """The openai client is about a second of import on the path to the first call: only the assessors (which call
+    the model) and a preflight against a real endpoint import it. The driver's whole run path is imported here,
+    the actors' modules included (the driver imports them to create the actors)."""
+    code = ("import sys\nimport claim_assess.drivers.assess, claim_assess.run.execute, claim_assess.actors.fleet\n"
+            "print(sorted(m for m in sys.modules if m == 'openai' or m.startswith('openai.'))[:3])")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    preflight = subprocess.run([sys.executable, "-c", "import sys, claim_assess.llm.preflight\n"
+                                "print('openai' in sys.modules)"], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert preflight.stdout.strip() == "True"  # the check above would see it if the driver imported the preflight
+
+
 def test_actors_never_reach_for_the_drivers_or_the_benchmark():
     offenders = [f"{path.name} imports {name}" for path in _files(ROOT / "actors") for name in _imports(path)
                  if name.startswith(("claim_assess.drivers", "claim_assess.bench", "bench"))]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from claim_assess.llm.accounting import LLMUsage
 from claim_assess.llm.attempts import AttemptRecord
-from claim_assess.llm.client import LLMClient, PromptLike
+
+if TYPE_CHECKING:  # only the assessor that builds the client imports openai (see actors.assessor)
+    from claim_assess.llm.client import LLMClient, PromptLike
 
 T = TypeVar("T")
 

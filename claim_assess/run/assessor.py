@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from claim_assess.claims.dataset import ClaimEntry, Dataset
 from claim_assess.claims.models import Policy
@@ -24,9 +24,11 @@ from claim_assess.ledger.canonical import digest
 from claim_assess.ledger.records import DecisionDraft, DecisionRecord
 from claim_assess.llm.advisor import ClaimAdvisor
 from claim_assess.llm.attempts import AttemptRecord
-from claim_assess.llm.client import LLMClient
 from claim_assess.run.outcome import ClaimOutcome, claim_outcome, decision_draft, failed_by_engine
 from claim_assess.run.progress import FinishedClaim, ProgressReporter
+
+if TYPE_CHECKING:  # only the assessor that builds the client imports openai (see actors.assessor)
+    from claim_assess.llm.client import LLMClient
 
 AppendDecision = Callable[[DecisionDraft, Sequence[Mapping[str, Any]]], Awaitable[DecisionRecord]]
 LogCalls = Callable[[list[Mapping[str, Any]]], Awaitable[int]]

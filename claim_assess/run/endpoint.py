@@ -11,13 +11,16 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from claim_assess.credentials import public_endpoint
 from claim_assess.ledger.filestore import FileLedger
 from claim_assess.llm.attempts import AttemptRecord
-from claim_assess.llm.preflight import PreflightError, PreflightResult, check_endpoint
 from claim_assess.run.settings import SIM_API_KEY, RunSettings, resolve_endpoint
 from claim_assess.simulator import RunningSimulator, SimulatorConfig, start_simulator
+
+if TYPE_CHECKING:  # the preflight's module is imported where it runs (see preflight)
+    from claim_assess.llm.preflight import PreflightResult
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +66,13 @@ def open_endpoint(settings: RunSettings, *, sim_host: str) -> OpenEndpoint:
 
 def preflight(opened: OpenEndpoint, settings: RunSettings) -> PreflightResult:
     """The preflight of a real endpoint (claim_assess.llm.preflight). On failure its attempts are logged in the
-    ledger's call log here, since no ledger actor will start; on success the fleet logs them."""
+    ledger's call log here, since no ledger actor will start; on success the fleet logs them.
+
+    Imported here, not at the top: the preflight is the only part of the driver that makes an LLM call, and the
+    openai client costs about a second of import, which a run against the simulator would otherwise pay before Ray
+    even starts (its assessors import it themselves)."""
+    from claim_assess.llm.preflight import PreflightError, check_endpoint
+
     endpoint = opened.endpoint
     try:
         return asyncio.run(check_endpoint(base_url=endpoint.base_url, api_key=endpoint.api_key, model=endpoint.model,
@@ -76,6 +85,8 @@ def preflight(opened: OpenEndpoint, settings: RunSettings) -> PreflightResult:
 def dry_run_preflight(settings: RunSettings) -> str:
     """The preflight of a dry run: the same request, its verdict returned as a line, nothing written (a failure
     raises PreflightError)."""
+    from claim_assess.llm.preflight import check_endpoint  # see preflight
+
     if settings.llm == "sim":
         return "preflight: the built-in simulator is started by the run itself; there is no endpoint to check"
     endpoint = open_endpoint(settings, sim_host="127.0.0.1").endpoint  # no simulator: the host is not used

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -19,7 +20,6 @@ from claim_assess.ledger.checkpoints import CheckpointInfo
 from claim_assess.llm.concurrency import AdmissionController
 from claim_assess.logs import guard_secret
 from claim_assess.run.claim_loop import Tick, run_claims
-from claim_assess.llm.preflight import PreflightResult
 from claim_assess.run.endpoint import OpenEndpoint, open_endpoint, preflight
 from claim_assess.run.heap import HeapTrim
 from claim_assess.run.journal import OutcomeJournal, journaled_outcomes
@@ -31,6 +31,9 @@ from claim_assess.run.prepare import PreparedRun
 from claim_assess.run.settings import RunSettings
 from claim_assess.run.signals import StopSignals
 from claim_assess.run.timeline import TimelineWriter
+
+if TYPE_CHECKING:  # the driver imports the openai client only to run a preflight (run.endpoint.preflight)
+    from claim_assess.llm.preflight import PreflightResult
 
 log = logging.getLogger(__name__)
 # A small dataset is counted at once; a large one only after its first claims are on their way (run.selection), so
