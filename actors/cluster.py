@@ -75,7 +75,8 @@ def connect(address: str | None, *, namespace: str, dashboard: bool = True, num_
         try:
             with quiet_unless_debug(log_level):
                 context = ray.init(**kwargs)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - Ray raises a bare Exception when its node times out starting
+            # (seen on an overloaded machine: "The current node timed out during startup"); it was a traceback
             raise RunError(f"cannot start or join Ray at {address or 'a new local instance'}: {exc}") from exc
         dashboard_url = context.dashboard_url or None
     if dashboard_url and not dashboard_url.startswith("http"):

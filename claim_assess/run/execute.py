@@ -19,6 +19,7 @@ from claim_assess.errors import RunError
 from claim_assess.ledger.checkpoints import CheckpointInfo
 from claim_assess.llm.concurrency import AdmissionController
 from claim_assess.logs import guard_secret
+from claim_assess.run import phases
 from claim_assess.run.claim_loop import Tick, run_claims
 from claim_assess.run.endpoint import OpenEndpoint, open_endpoint, preflight
 from claim_assess.run.heap import HeapTrim
@@ -195,6 +196,7 @@ def _drive(prepared: PreparedRun, fleet: RayFleet, kept: int, console: Console, 
     with LiveView(console, TimelineWriter(paths.timeline), quiet=quiet) as view, \
             StopSignals(on_first=lambda signum: view.say(f"[yellow]{STOPPING}[/]")) as signals:
         try:
+            phases.enter("decide")
             stopped = run_claims(
                 fleet, prepared.selection, admission=admission,
                 on_outcome=lambda outcome: _journal(journal, prepared, outcome),
@@ -209,6 +211,7 @@ def _drive(prepared: PreparedRun, fleet: RayFleet, kept: int, console: Console, 
             learned.observe(last.limiter, final=True)
             view.show(fleet.snapshot(last), last, final=True)
             journal.close()
+            phases.enter("checkpoint")
             height, checkpoint = fleet.close()
     if stopped:
         log.warning("run %s stopped before every claim was decided: %s", settings.run_id, stopped)

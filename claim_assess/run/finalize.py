@@ -14,6 +14,7 @@ from rich.console import Console
 from claim_assess.claims.results import ItemRow, ResultRow, write_results_in_batches
 from claim_assess.errors import ClaimAssessError
 from claim_assess.report import write_report
+from claim_assess.run import phases
 from claim_assess.run.execute import ExecutedRun
 from claim_assess.run.journal import journaled_claims
 from claim_assess.run.prepare import PreparedRun
@@ -27,6 +28,7 @@ COUNT_WAIT_S = 600.0
 def finalize(prepared: PreparedRun, executed: ExecutedRun, console: Console | None = None) -> RunSummary:
     settings, paths = prepared.settings, prepared.settings.paths
     tally = SummaryTally()
+    phases.enter("results")  # test/operations aid (run.phases): marks each file's phase; no-op unset
     write_results_in_batches(paths.results, paths.line_items, _batches(paths.journal, tally))
     # A run stopped part-way has not read the rest of the dataset: those claims count as undecided, so the count
     # of the dataset's entries is needed (waited for; it runs beside the run and is long done in practice).
@@ -59,7 +61,9 @@ def finalize(prepared: PreparedRun, executed: ExecutedRun, console: Console | No
         stopped=None if complete else executed.stopped or f"{undecided} claims were not decided",
         resume_command=None if complete and not retry_failed else settings.resume_command(),
     )
+    phases.enter("summary")
     write_summary(summary)
+    phases.enter("report")
     try:
         write_report(settings.workspace, settings.run_id)
     except (ClaimAssessError, OSError) as exc:  # the report is a view: the run's files stand without it

@@ -8,8 +8,9 @@ but the journal lost (the driver died between the two) is assessed again, and th
 idempotency key hands back the existing decision.
 
 Each line is flushed as it is written (a killed process loses nothing the OS already has); a torn
-last line from a crash is ignored on reading. The last line for a claim wins (a FAILED claim re-run
-on resume appears twice). A line: {"row": ResultRow, "items": [ItemRow], "usage": LLMUsage, "failure": cause}
+last line from a crash is ignored on reading, and cut off before the next driver appends to the file
+(``cut_torn_tail``). The last line for a claim wins (a FAILED claim re-run on resume appears twice).
+A line: {"row": ResultRow, "items": [ItemRow], "usage": LLMUsage, "failure": cause}
 (``failure``: what a FAILED claim was about, claims.pipeline.FAILURE_CAUSES; absent in journals of older versions).
 """
 
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from claim_assess.claims.decision import FAILED
 from claim_assess.claims.results import ItemRow, ResultRow
+from claim_assess.files import cut_torn_tail
 from claim_assess.llm.accounting import LLMUsage
 
 _MONEY = {"payout", "claimed_total", "covered_total", "total"}
@@ -60,6 +62,7 @@ def _decode(record: dict) -> dict:
 class OutcomeJournal:
     def __init__(self, path: Path):
         self.path = Path(path)
+        cut_torn_tail(self.path)
         self._file = self.path.open("a", encoding="utf-8")
 
     def append(self, row: ResultRow, items: tuple[ItemRow, ...], usage: LLMUsage, failure: str | None = None) -> None:

@@ -14,6 +14,7 @@ import logging
 
 from rich.console import Console
 
+from claim_assess.run import phases
 from claim_assess.run.execute import execute
 from claim_assess.run.finalize import finalize
 from claim_assess.run.prepare import PreparedRun, prepare
@@ -28,6 +29,7 @@ COUNT_WAIT_S = 0.2  # long enough to count a sample-sized dataset, short beside 
 def run_assessment(settings: RunSettings, console: Console, *, resuming: bool = False, quiet: bool = False,
                    log_level: str = "WARNING", preflight: bool = True) -> tuple[RunSummary, int]:
     prepared = prepare(settings, resuming=resuming)
+    phases.enter("resume-start" if resuming else "start")  # test/operations aid (run.phases); no-op unset
     console.print(f"run {settings.run_id}: claims from {settings.input} ({_how_many(prepared)})", soft_wrap=True)
     console.print(f"if it is interrupted, resume it with: {settings.resume_command()}", soft_wrap=True,
                   highlight=False)
@@ -35,6 +37,7 @@ def run_assessment(settings: RunSettings, console: Console, *, resuming: bool = 
              settings.model)
     executed = execute(prepared, console, quiet=quiet, log_level=log_level, check_endpoint=preflight)
     summary = finalize(prepared, executed, console)
+    phases.enter("done")
     if executed.signal_exit_code is not None:
         return summary, executed.signal_exit_code
     return summary, exit_code(summary)

@@ -162,9 +162,10 @@ def save(settings: RunSettings) -> Path:
     if path.exists():
         raise ConfigError(f"run {settings.run_id!r} already exists in {settings.workspace}; "
                           f"continue it with --resume --run {settings.run_id}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(settings.to_json(), indent=2) + "\n", encoding="utf-8")
-    return path
+    # Atomically (temp file, fsync, rename), like every other rewrite of it: a driver killed in the middle of a
+    # plain write left an empty or half settings.json, and such a run could neither be resumed (unreadable) nor
+    # started again under its id (it "already exists").
+    return write_text(path, json.dumps(settings.to_json(), indent=2) + "\n")
 
 
 def remember_learned_limits(settings: RunSettings, learned: tuple[dict[str, Any], ...]) -> RunSettings:

@@ -14,11 +14,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from claim_assess.files import cut_torn_tail
 from claim_assess.run.progress import ProgressSnapshot
 
 
 class TimelineWriter:
     def __init__(self, path: Path, *, every_s: float = 1.0, clock: Callable[[], float] = time.monotonic):
+        cut_torn_tail(path)  # a resume appends here: a killed driver's half line would glue to its first
         self._file = path.open("a", encoding="utf-8")
         self._every = every_s
         self._clock = clock
