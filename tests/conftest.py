@@ -26,6 +26,27 @@ def ray_session():
     ray.shutdown()
 
 
+# Two speeds (`pytest -m "not slow"` for the unit and contract layer, plain `pytest` for everything). A test is
+# marked by what it uses, not by someone remembering: asking for one of these fixtures starts Ray (3-5 s, then
+# seconds per run on 2 cores), a real S3 server, or a pip build. Modules that are slow by nature (subprocesses
+# of the CLI, clusters, kill cycles, a browser) say so with `pytestmark`; tests/test_suite_shape.py holds both.
+RAY_FIXTURES = frozenset({"ray_session"})
+SLOW_FIXTURES = RAY_FIXTURES | {"s3", "wheel"}
+COLLECTED = pytest.StashKey[list]()  # every collected test, -m deselection or not (tests/test_suite_shape.py)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own -m deselection reads the marks
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & RAY_FIXTURES:
+            item.add_marker(pytest.mark.ray)
+        # Every Ray test is slow, whether it shares the session's Ray or starts its own in a subprocess.
+        if used & SLOW_FIXTURES or item.get_closest_marker("ray"):
+            item.add_marker(pytest.mark.slow)
+    config.stash[COLLECTED] = list(items)
+
+
 def pytest_sessionfinish(session, exitstatus):
     # pytest exits 5 when it collected no test; for this project that is a failure, never a pass.
     if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:

@@ -7,6 +7,8 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
+
 from claim_assess.bench.bare_client import BareResult, per_second_since, replay, request_bodies, run_bare
 from claim_assess.bench.engine import PROJECT_ROOT
 from claim_assess.bench.tables import markdown, with_bare
@@ -72,6 +74,7 @@ def test_it_replays_an_engine_runs_requests_and_the_simulator_sees_only_those(si
     assert sum(p["successes"] for p in per_second_since(after["per_second"], before["per_second"])) == 12
 
 
+@pytest.mark.slow  # the bench's client in a subprocess
 def test_as_a_subprocess_it_replays_up_to_the_limit_and_reports_failures(simulator, tmp_path):  # noqa: F811
     good = simulator()
     calls = engine_ledger(good.url, tmp_path / "ledger", 6)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from claim_assess.bench import scale
 from claim_assess.bench.scale import checks, dry_run, per_claim, tile
 from claim_assess.claims.dataset import open_dataset
@@ -31,6 +33,7 @@ def test_bytes_per_claim_count_the_rise_while_claims_are_decided_not_the_end():
     assert per_claim(series[:2], 100)["bytes_per_claim"] is None
 
 
+@pytest.mark.slow  # the CLI in a subprocess
 def test_a_dry_run_through_the_cli_reports_its_throughput_and_peak(tmp_path):
     write_dataset(generate(40, seed=9), tmp_path / "d")
     result = dry_run(tmp_path / "d", 40, tmp_path, one_core=True)
@@ -43,6 +46,7 @@ def test_a_dry_run_through_the_cli_reports_its_throughput_and_peak(tmp_path):
     assert met["dry run peak memory"] is False and met["driver memory per claim"] is None
 
 
+@pytest.mark.slow  # a child process measured
 def test_a_child_s_peak_is_its_own_not_the_bench_s(tmp_path):
     """wait4's ru_maxrss counts the parent's high-water mark at the fork: a bench holding 400 MB would report at
     least that for any child. The bench reads the child's own VmHWM instead."""

@@ -42,6 +42,7 @@ def _percent():
     return st.tuples(st.integers(0, 100), st.integers(0, 999_999)).map(lambda t: f"{t[0]}.{t[1]:06d}")
 
 
+@pytest.mark.slow  # 300 examples
 @settings(max_examples=300, deadline=None)
 @given(
     covered=_money(10**11),

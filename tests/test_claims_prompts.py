@@ -102,6 +102,7 @@ def test_schemas_strict_and_float_free(schema):
     assert _floats(schema) == []
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_digest_stable_across_processes():
     out = subprocess.run([sys.executable, "-c", "from claim_assess.claims.prompts import PROMPTS_DIGEST; print(PROMPTS_DIGEST)"],
                          capture_output=True, text=True, check=True).stdout.strip()

@@ -9,6 +9,7 @@ Never ``ray stop``: that ends every Ray on the machine, other people's included.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -25,13 +27,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
 from claim_assess.claims.results import read_results
 from claim_assess.claims.synthetic import generate, write_dataset
 from claim_assess.drivers import verify
+from claim_assess.simulator.server import SimulatedModel, SimulatorConfig
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.ray  # a Ray head of its own and a submitted job
 VENV_BIN = Path(sys.executable).parent
 RAY_CLI = VENV_BIN / "ray"
 RAY_WORKER_PORTS = range(10002, 20000)  # Ray refuses a head port inside its worker-port range
@@ -180,12 +186,68 @@ def missing(samples: dict) -> list[str]:
     return [name for name in LIVE_METRICS if total(samples, name) < 1]
 
 
-def submit(head: Head, data_dir: Path, workspace: Path, submission_id: str, out: Path) -> subprocess.Popen:
+class HeldProvider:
+    """The run's LLM endpoint: a simulator that, once the run has journaled a decision and had a request answered,
+    holds every further request until release(). Both metrics then exist and the run cannot end before the test
+    has watched it live, however slow this machine is today (a rate limit alone only made that likely). Its own
+    loop, in a thread."""
+
+    def __init__(self, journal: Path) -> None:
+        self.journal, self.answered, self.held = journal, 0, 0
+        self._loop = asyncio.new_event_loop()
+        self._released = asyncio.Event()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="held-provider", daemon=True)
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    def decided(self) -> int:
+        return self.journal.read_bytes().count(b"\n") if self.journal.exists() else 0
+
+    @web.middleware
+    async def _hold(self, request: web.Request, handler):
+        if request.method == "POST" and self.answered and self.decided():
+            self.held += 1
+            await self._released.wait()
+        response = await handler(request)
+        self.answered += request.method == "POST" and response.status == 200
+        return response
+
+    async def _start(self) -> int:
+        app = SimulatedModel(SimulatorConfig(latency_median_ms=5, latency_p95_ms=10)).app()
+        app.middlewares.append(self._hold)
+        self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        return self._runner.addresses[0][1]
+
+    def release(self) -> None:
+        self._loop.call_soon_threadsafe(self._released.set)
+
+    def __enter__(self) -> "HeldProvider":
+        self._thread.start()
+        port = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=30)
+        self.url = f"http://127.0.0.1:{port}/v1"
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=30)
+
+
+def submit(head: Head, data_dir: Path, workspace: Path, submission_id: str, out: Path,
+           provider: HeldProvider) -> subprocess.Popen:
+    # --timeout above the longest hold (actors, then metrics: 90 s each at most), below the 300 s a call may take;
+    # --no-preflight: every request the provider answers is then an assessor's, counted in the run's metrics.
     command = [
         str(RAY_CLI), "job", "submit", "--address", head.dashboard, "--working-dir", str(ROOT),
+        "--runtime-env-json", json.dumps({"env_vars": {"OPENAI_API_KEY": "sk-test-cluster-job"}}),
         "--submission-id", submission_id, "--",
         "python", "-m", "drivers.assess", "--actors", "2", "--workspace", str(workspace), "--quiet",
-        "--run", RUN_ID, "--input", str(data_dir), "--rpm", "300", "--log-level", "INFO",
+        "--run", RUN_ID, "--input", str(data_dir), "--llm", "openai", "--base-url", provider.url,
+        "--model", "sim-gpt", "--timeout", "280", "--no-preflight", "--log-level", "INFO",
     ]
     with out.open("w") as log:
         return subprocess.Popen(command, env=head.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -219,18 +281,23 @@ def test_a_submitted_run_is_visible_while_it_runs_and_complete_after(tmp_path):
         for attempt in (1, 2):
             output = tmp_path / f"submit-{attempt}.log"
             submission_id = f"claim-assess-{RUN_ID}-{attempt}"
-            job = submit(head, data_dir, workspace, submission_id, output)
-            try:
-                seen = observe_actors(head)
-                # Ray reports metrics every few seconds: wait for the first decisions, requests and ledger height.
-                during = poll(lambda: (s := run_metrics(head.metrics, RUN_ID)) and not missing(s) and s, 90, every_s=0.5)
-                running = job.poll() is None
-                during = during or run_metrics(head.metrics, RUN_ID)
-                uploaded = uploaded_dirs(head)
-                code = job.wait(timeout=300)
-            finally:
-                if job.poll() is None:
-                    job.kill()
+            with HeldProvider(workspace / "runs" / RUN_ID / "outcomes.jsonl") as provider:
+                job = submit(head, data_dir, workspace, submission_id, output, provider)
+                try:
+                    seen = observe_actors(head)
+                    # Ray reports metrics every few seconds: wait for the first decisions, requests and ledger
+                    # height. The provider holds the run's requests once it has one of each, so it is still
+                    # running whenever they come; release() lets it finish.
+                    during = poll(lambda: (s := run_metrics(head.metrics, RUN_ID)) and not missing(s) and s, 90,
+                                  every_s=0.5)
+                    running = job.poll() is None
+                    during = during or run_metrics(head.metrics, RUN_ID)
+                    uploaded = uploaded_dirs(head)
+                    provider.release()
+                    code = job.wait(timeout=300)
+                finally:
+                    if job.poll() is None:
+                        job.kill()
             log = output.read_text(errors="replace")
             if code != 0 and PACKAGE_RACE in log and attempt == 1:
                 continue
@@ -250,7 +317,9 @@ def test_a_submitted_run_is_visible_while_it_runs_and_complete_after(tmp_path):
 
         # The custom metrics came through the metrics export while the run went on.
         assert not missing(during), f"missing {missing(during)}; present {sorted(during)}"
-        assert running, "the run ended before its metrics were seen; slow it down (--rpm) to watch it live"
+        # Every request was held once it had a decision and an answer: ending before the release means it
+        # decided every other claim without asking the model (or stopped), never that this machine was slow.
+        assert running and provider.held >= 1, (running, provider.held, log[-3000:])
         decided = total(during, "ray_claim_assess_claims_decided_total")
         assert 1 <= decided <= CLAIMS
         assert {labels["decision"] for labels, _ in during["ray_claim_assess_claims_decided_total"]} <= DECISIONS

@@ -11,11 +11,14 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import pytest
+
 from claim_assess.claims.results import read_results
 from claim_assess.claims.synthetic import generate, write_dataset
 from claim_assess.drivers import verify
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.ray  # a 3-node cluster of its own, in a subprocess
 ACTORS = 9
 CLAIMS = 24
 

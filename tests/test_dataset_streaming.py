@@ -177,7 +177,7 @@ def s3(tmp_path_factory, book):
     saved = {k: os.environ.get(k) for k in S3_ENV}
     os.environ.update(S3_ENV)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 180  # a hang guard: moto's imports alone take seconds on 2 loaded cores
         while True:  # the server's own readiness: its port accepts connections
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()

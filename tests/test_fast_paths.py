@@ -382,6 +382,7 @@ def _ref_from_llm_answer(item, policy: Policy, answer: CoverageAnswer | None) ->
                         answer.confidence, reason)
 
 
+@pytest.mark.slow  # every generated claim through the rules twice
 def test_rules_and_llm_answers_are_judged_as_before() -> None:
     dataset, claims = _sample()
     for claim in claims[::4]:

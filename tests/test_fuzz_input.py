@@ -154,6 +154,7 @@ def _check_encodable(*texts: str | None) -> None:
             text.encode("utf-8")  # strict: a lone surrogate would break results.parquet and the ledger
 
 
+@pytest.mark.slow  # a fuzz run: a dataset written and read per example
 @FUZZ
 @given(files=datasets())
 def test_the_reader_raises_only_dataset_error_and_entries_end_assessed_or_failed(files):
@@ -191,6 +192,7 @@ def test_the_reader_raises_only_dataset_error_and_entries_end_assessed_or_failed
                 assert result.error is None
 
 
+@pytest.mark.slow  # a fuzz run through the pipeline
 @FUZZ
 @given(mutated=mutated_claims())
 def test_a_claim_with_one_garbage_field_is_assessed_or_fails_naming_that_field(mutated):
@@ -238,6 +240,7 @@ def parquet_tables(draw):
         assume(False)
 
 
+@pytest.mark.slow  # a fuzz run: a parquet file per example
 @settings(FUZZ, max_examples=max(1, EXAMPLES // 3))  # each example writes and reads a parquet file
 @given(table=parquet_tables())
 def test_parquet_of_any_shape_reads_into_entries_that_end_assessed_or_failed(table):

@@ -138,6 +138,7 @@ def test_scenario_claims_show_the_codes_they_were_built_for(simulated):
             assert len(reasons) == 1, (label, reasons)
 
 
+@pytest.mark.slow  # 120 claims through the pipeline three more times
 def test_expected_outcomes_hold_whatever_the_llm_says(simulated):
     out, simulator_results = simulated
     expected = _read_jsonl(out / "expected.jsonl")
@@ -235,6 +236,7 @@ def test_line_arithmetic_is_exact_except_the_line_total_conflict(book):
             assert wrong == [], claim["claim_id"]
 
 
+@pytest.mark.slow  # 2,000 claims' components resolved one by one
 def test_unknown_components_are_about_a_quarter_and_resolvable(book):
     items = [i for c in book.claims for i in c["line_items"]]
     unknown = [i for i in items if i["component"] is None]
@@ -281,6 +283,7 @@ def test_documents_agree_with_the_claim_unless_a_conflict_is_intended(book):
                 claim["odometer_km"] // 100
 
 
+@pytest.mark.slow  # 2,000 claims' texts through the injection screen
 def test_texts_outside_their_scenarios_are_benign(book):
     for claim, label in zip(book.claims, book.labels):
         texts = [claim["narrative"], *(d["text"] for d in claim["documents"]),

@@ -78,16 +78,29 @@ def test_the_shared_base_imports_nothing_of_the_packages():
     assert offenders == []
 
 
-@pytest.mark.parametrize("package", PURE)
-def test_importing_a_pure_package_loads_no_ray(package):
-    """Transitively: a pure package that imported the run's orchestration would pull Ray in through actors."""
-    modules = sorted(f"claim_assess.{package}." + p.relative_to(PACKAGE / package).with_suffix("").as_posix()
-                     .replace("/", ".") for p in _files(PACKAGE / package) if p.name != "__init__.py")
-    code = "import sys\n" + "".join(f"import {m}\n" for m in modules) + "print('ray' in sys.modules)"
+@pytest.fixture(scope="module")
+def ray_loaded_after() -> dict[str, bool]:
+    """One fresh interpreter imports every module of each pure package in turn and says, after each package,
+    whether Ray is loaded: a package that pulled it in shows True where the packages before it showed False.
+    (One interpreter, not one per package: starting Python is most of this test's cost.)"""
+    code = "import sys\n"
+    for package in PURE:
+        modules = sorted(f"claim_assess.{package}." + p.relative_to(PACKAGE / package).with_suffix("").as_posix()
+                         .replace("/", ".") for p in _files(PACKAGE / package) if p.name != "__init__.py")
+        code += "".join(f"import {m}\n" for m in modules) + f"print({package!r}, 'ray' in sys.modules)\n"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    seen = dict(line.split() for line in out.stdout.splitlines())
+    assert list(seen) == list(PURE), out.stdout
+    return {package: value == "True" for package, value in seen.items()}
 
 
+@pytest.mark.parametrize("package", PURE)
+def test_importing_a_pure_package_loads_no_ray(package, ray_loaded_after):
+    """Transitively: a pure package that imported the run's orchestration would pull Ray in through actors."""
+    assert ray_loaded_after[package] is False
+
+
+@pytest.mark.slow  # two fresh interpreters
 def test_the_driver_does_not_import_the_openai_client_until_a_preflight_needs_it():
     """The openai client is about a second of import on the path to the first call: only the assessors (which call
     the model) and a preflight against a real endpoint import it. The driver's whole run path is imported here,

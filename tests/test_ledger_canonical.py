@@ -121,6 +121,7 @@ records_any_keys = st.dictionaries(
 )
 
 
+@pytest.mark.slow  # 300 examples against the reference encoder
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(ascii_keys, float_free, max_size=8))
 def test_stdlib_fast_form_equals_rfc8785_on_float_free_records(record):
@@ -130,6 +131,7 @@ def test_stdlib_fast_form_equals_rfc8785_on_float_free_records(record):
     assert parse_canonical(fast + b"\n") == record
 
 
+@pytest.mark.slow  # 200 records of any keys against the reference
 @settings(max_examples=200, deadline=None)
 @given(records_any_keys)
 def test_canonical_bytes_equals_rfc8785_for_any_keys(record):
@@ -269,6 +271,7 @@ def test_call_validation_accepts_spec_shape_and_adds_hash():
     assert body["request"] == call()["request"]  # the logged record is a copy
 
 
+@pytest.mark.slow  # 200 records of any keys against the reference
 @settings(max_examples=200, deadline=None)
 @given(records_any_keys)
 def test_hash_and_line_agree_with_the_reference(record):

@@ -21,9 +21,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from claim_assess.ledger.store import FileLedger
 from claim_assess.ledger.verify import verify_ledger
 
+pytestmark = pytest.mark.slow  # a soak: 200 kill cycles of a forked writer
 CYCLES = int(os.environ.get("LEDGER_SOAK", "0")) or 200
 CYCLES_PER_LEDGER = 12  # a fresh ledger now and then keeps the per-cycle checks cheap
 

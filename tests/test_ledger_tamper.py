@@ -6,6 +6,7 @@ The fixture ledger: 10 decisions (seq i cites calls 2i and 2i+1), checkpoints af
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import shutil
@@ -19,7 +20,7 @@ from claim_assess.ledger.canonical import canonical_bytes, parse_canonical
 from claim_assess.ledger.checkpoints import make_checkpoint
 from claim_assess.ledger.keys import SigningKey, key_id_of, public_pem
 from claim_assess.ledger.merkle import MerkleFrontier, inclusion_proof, leaf_hash, verify_inclusion
-from claim_assess.ledger.records import DecisionDraft, record_hash_of
+from claim_assess.ledger.records import CALL_FIELDS, DecisionDraft, DecisionRecord, record_hash_of
 from claim_assess.ledger.store import FileLedger
 from claim_assess.ledger.verify import verify_ledger
 
@@ -113,31 +114,90 @@ def test_the_fixture_verifies(ws):
 
 # --- decisions.jsonl ---------------------------------------------------------------------------
 
-def _fields() -> list[str]:
-    sample = {
-        "schema", "ledger_id", "seq", "previous_hash", "record_hash", "decision_id", "idempotency_key",
-        "run_id", "claim_id", "policy_id", "created_at", "decision", "reasons", "payout", "currency",
-        "confidence", "input_digest", "policy_digest", "llm_calls", "versions", "actor", "error",
-    }  # fmt: skip
-    return sorted(sample)
+# The fields come from the record schema itself, so a field added to a record is tampered with here without
+# anyone remembering to list it; test_the_schema_fields_are_what_a_record_line_holds ties the schema to the bytes.
+DECISION_RECORD_FIELDS = sorted(f.name for f in dataclasses.fields(DecisionRecord))
+CALL_RECORD_FIELDS = sorted(CALL_FIELDS | {"record_hash"})  # a call is a mapping: CALL_FIELDS, plus the hash
+HASH_MISMATCH = "record_hash does not match the record's canonical bytes"
 
 
-@pytest.mark.parametrize("field", _fields())
-def test_one_byte_changed_in_any_field(ws, field):
+def altered(value):
+    """``value`` changed as little as it can be, still JSON (and, for null, a value the schema takes: 64 hex is a
+    digest, an id and an error text alike). A character flips to another of its kind, a number moves by one, a
+    container changes its first value (never a key: that would reorder the canonical form)."""
+    if value is None:
+        return "0" * 64
+    if type(value) is bool:
+        return not value
+    if type(value) is int:
+        return value + 1
+    if isinstance(value, str):
+        for at, ch in enumerate(value):
+            for kind in ("0123456789", "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"):
+                if ch in kind:
+                    return value[:at] + kind[(kind.index(ch) + 1) % len(kind)] + value[at + 1:]
+        return value + "x"
+    if isinstance(value, list):
+        return [altered(value[0]), *value[1:]] if value else ["x"]
+    if isinstance(value, dict):
+        first = min(value) if value else None
+        return {**value, first: altered(value[first])} if value else {"x": "x"}
+    raise AssertionError(f"no alteration for {type(value).__name__}")
+
+
+def tampered_line(raw: bytes, field: str) -> bytes:
+    """The line with ``field`` altered and everything else, its stored record_hash included, kept: valid canonical
+    JSON, so only the hash (or the chain) can tell."""
+    value = parse_canonical(raw)
+    changed = {**value, field: altered(value[field])}
+    assert changed[field] != value[field]
+    line = canonical_bytes(changed) + b"\n"
+    assert json.loads(line) == changed  # the verifier reads a record, not a JSON syntax error
+    return line
+
+
+def test_the_schema_fields_are_what_a_record_line_holds(pristine):
+    """The fields tampered with below are every field the lines hold: none more (a typo), none fewer (a new field)."""
+    decision = parse_canonical(lines(dec_path(pristine))[5])
+    call_line = parse_canonical(lines(pristine / "ledger" / "llm_calls.jsonl")[13])
+    assert sorted(decision) == DECISION_RECORD_FIELDS
+    assert sorted(call_line) == CALL_RECORD_FIELDS
+    assert any(decision[f] is None for f in DECISION_RECORD_FIELDS)  # the null case is exercised
+
+
+@pytest.mark.parametrize("field", DECISION_RECORD_FIELDS)
+def test_any_field_of_a_decision_changed(ws, field):
     path = dec_path(ws)
     recs = lines(path)
-    line = bytearray(recs[5])
-    at = line.index(f'"{field}":'.encode()) + len(field) + 3
-    while line[at] in b'"[{':  # step inside the value, to a byte that is data
-        at += 1
-    line[at] = ord("0") if line[at] != ord("0") else ord("1")
-    recs[5] = bytes(line)
+    recs[5] = tampered_line(recs[5], field)
     rewrite(path, recs)
     report = verify_ledger(ws / "ledger")
     assert not report.ok
     assert report.first_bad_seq == 5, report.problems
-    assert report.problems[0][0].startswith("decisions.jsonl seq 5")
+    assert report.problems[0] == ("decisions.jsonl seq 5 (line 6)", HASH_MISMATCH)  # the record, for its hash
     assert report.first_bad_checkpoint == 2  # and the signed root over seq 0..7 no longer matches
+    assert run(ws)[0] == 1
+
+
+@pytest.mark.parametrize("field", CALL_RECORD_FIELDS)
+def test_any_field_of_a_call_record_changed(ws, field):
+    path = ws / "ledger" / "llm_calls.jsonl"
+    recs = lines(path)
+    call_id = parse_canonical(recs[13])["call_id"]  # call 13 belongs to seq 6
+    recs[13] = tampered_line(recs[13], field)
+    rewrite(path, recs)
+    report = verify_ledger(ws / "ledger")
+    assert not report.ok and report.first_bad_seq == 6, report.problems
+    # The line is named for its hash, except a changed schema: the reader then will not take it for a call record.
+    said = {w: m for w, m in report.problems}.get("llm_calls.jsonl line 14", "")
+    if field == "schema":
+        assert said == "not an llm_call/1 record with call_id and record_hash", report.problems
+    else:
+        said_id = parse_canonical(recs[13])["call_id"]  # what the line now says it is
+        assert said == f"record_hash of {said_id} does not match the record (it was changed)", report.problems
+    seq_problems = [m for w, m in report.problems if w == "decisions.jsonl seq 6"]
+    assert seq_problems and call_id in seq_problems[0]  # the decision citing it is the one named
+    assert report.first_bad_checkpoint is None  # the decisions themselves are untouched
     assert run(ws)[0] == 1
 
 

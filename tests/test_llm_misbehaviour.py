@@ -244,6 +244,7 @@ _ANSWER_TEXTS = st.one_of(
 )
 
 
+@pytest.mark.slow  # 200 examples
 @settings(max_examples=200, deadline=None)
 @given(text=_ANSWER_TEXTS)
 def test_answer_parsers_raise_only_invalid_output_error(text):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
 from claim_assess.claims import synthetic
 from claim_assess.claims.dataset import read_dataset
 from claim_assess.claims.pipeline import assess_claim
@@ -18,6 +20,7 @@ from claim_assess.llm.limiter import NoLimit
 from claim_assess.simulator.server import SimulatorConfig, start_simulator
 
 
+@pytest.mark.slow  # every generated claim over HTTP
 def test_generated_claims_reach_their_predicted_outcomes_through_the_simulator(tmp_path):
     synthetic.write_dataset(synthetic.generate(40, seed=5), tmp_path)
     dataset = read_dataset(tmp_path)

@@ -123,12 +123,22 @@ RPM_MESSAGE = re.compile(
     r"Requested 1\. Please try again in (\S+)\. Visit https://platform\.openai\.com/account/rate-limits to learn more\.")
 
 
-def test_rpm_is_enforced_and_429s_are_openai_shaped(simulator):
-    sim = simulator(rpm=5)
-    outcomes = send(sim.url, 12)
+def on_fake_clock_send(model: SimulatedModel, n: int, *, concurrent: bool = True) -> list[AttemptOutcome]:
+    """send() to a model whose clock the test holds still: the bucket refills only when the test moves the clock,
+    so how many of n simultaneous requests fit is the bucket's arithmetic, not how fast this machine is today."""
+    async def go():
+        async with serving(model) as url:
+            return await send_async(url, n, concurrent=concurrent)
+
+    return asyncio.run(go())
+
+
+def test_rpm_is_enforced_and_429s_are_openai_shaped():
+    model, _ = on_fake_clock(rpm=5)
+    outcomes = on_fake_clock_send(model, 12)
     ok = [o for o in outcomes if o.status == 200]
     limited = [o for o in outcomes if o.status == 429]
-    assert len(ok) == 5 and len(limited) == 7  # refill is 1 per 12 s: none within this test
+    assert len(ok) == 5 and len(limited) == 7  # the clock stands still: the bucket cannot refill
     for o in limited:
         body = json.loads(o.error_body)
         assert set(body) == {"error"}
@@ -138,35 +148,37 @@ def test_rpm_is_enforced_and_429s_are_openai_shaped(simulator):
         assert match, body["error"]["message"]
         assert 0 < parse_duration(match.group(1)) <= 12.0
         assert classify(429, o.error_body) is ErrorKind.RATE_LIMIT_REQUESTS
-    stats = sim.stats()
+    stats = model.stats.snapshot()
     assert (stats["requests"], stats["successes"]) == (12, 5)
     assert stats["rate_limited"] == {"requests": 7, "tokens": 0, "gateway": 0}
     assert sum(s["rate_limited"] for s in stats["per_second"]) == 7
     assert sum(s["admitted"] for s in stats["per_second"]) == 5
 
 
-def test_tpm_charges_max_completion_tokens_on_arrival(simulator):
+def test_tpm_charges_max_completion_tokens_on_arrival():
     charge = estimate_prompt_tokens(prompt().messages) + 200
-    sim = simulator(tpm=charge * 2 + 10)
-    outcomes = send(sim.url, 3, concurrent=False)
+    model, _ = on_fake_clock(tpm=charge * 2 + 10)
+    outcomes = on_fake_clock_send(model, 3, concurrent=False)
     assert [o.status for o in outcomes] == [200, 200, 429]
     body = json.loads(outcomes[2].error_body)["error"]
     assert body["type"] == "tokens" and "tokens per min (TPM)" in body["message"]
     assert f"Limit {charge * 2 + 10}, Used {charge * 2}, Requested {charge}." in body["message"]
     assert classify(429, outcomes[2].error_body) is ErrorKind.RATE_LIMIT_TOKENS
-    assert sim.stats()["per_second"][0]["charged_tokens"] == 2 * charge
-    assert sim.stats()["prompt_tokens"] + sim.stats()["completion_tokens"] < 2 * charge  # usage < charge
+    stats = model.stats.snapshot()
+    assert stats["per_second"][0]["charged_tokens"] == 2 * charge
+    assert stats["prompt_tokens"] + stats["completion_tokens"] < 2 * charge  # usage < charge
 
 
-def test_quantized_limits_allow_one_second_worth(simulator):
-    sim = simulator(rpm=120, quantize="aligned")  # 2 per second
-    outcomes = send(sim.url, 6)
-    assert sum(o.status == 200 for o in outcomes) == 2
+def test_quantized_limits_allow_one_second_worth():
+    model, clock = on_fake_clock(rpm=120, quantize="aligned")  # 2 per second
+    assert sum(o.status == 200 for o in on_fake_clock_send(model, 6)) == 2
+    clock.now += 0.5  # half a second refills one request of the second's budget, never the minute's 120
+    assert sum(o.status == 200 for o in on_fake_clock_send(model, 6)) == 1
 
 
-def test_retry_after_headers_are_present_on_some_429s_only(simulator):
-    sim = simulator(rpm=1, seed=3)
-    outcomes = send(sim.url, 31, concurrent=False)[1:]
+def test_retry_after_headers_are_present_on_some_429s_only():
+    model, _ = on_fake_clock(rpm=1, seed=3)
+    outcomes = on_fake_clock_send(model, 31, concurrent=False)[1:]
     assert all(o.status == 429 for o in outcomes)
     with_hint = [o for o in outcomes if "retry-after" in o.headers or "retry-after-ms" in o.headers]
     assert 0 < len(with_hint) < len(outcomes)
@@ -177,18 +189,20 @@ def test_retry_after_headers_are_present_on_some_429s_only(simulator):
     assert all(retry_hint({}, o.error_body) is not None for o in outcomes)
 
 
-def test_rate_limit_headers_on_success_unless_omitted(simulator):
-    sim = simulator(rpm=60, tpm=100000)
-    (outcome,) = send(sim.url, 1)
+def test_rate_limit_headers_on_success_unless_omitted():
+    # On a clock that stands still the headers are exact: on a real one the tokens refill 1,667 a second
+    # between the charge and the header, a few milliseconds' worth on a loaded machine.
+    model, _ = on_fake_clock(rpm=60, tpm=100000)
+    (outcome,) = on_fake_clock_send(model, 1)
     headers = outcome.headers
     assert headers["x-ratelimit-limit-requests"] == "60" and headers["x-ratelimit-remaining-requests"] == "59"
     assert headers["x-ratelimit-limit-tokens"] == "100000"
     charge = estimate_prompt_tokens(prompt().messages) + 200
     assert int(headers["x-ratelimit-remaining-tokens"]) == 100000 - charge
-    assert parse_duration(headers["x-ratelimit-reset-requests"]) == pytest.approx(1.0, abs=0.01)
-    assert parse_duration(headers["x-ratelimit-reset-tokens"]) is not None
-    quiet = simulator(rpm=60, tpm=100000, omit_rate_limit_headers=True)
-    (outcome,) = send(quiet.url, 1)
+    assert parse_duration(headers["x-ratelimit-reset-requests"]) == 1.0  # one request back at 1 a second
+    assert parse_duration(headers["x-ratelimit-reset-tokens"]) == pytest.approx(charge * 60 / 100000, abs=1e-3)
+    quiet, _ = on_fake_clock(rpm=60, tpm=100000, omit_rate_limit_headers=True)
+    (outcome,) = on_fake_clock_send(quiet, 1)
     assert outcome.status == 200 and not any(k.startswith("x-ratelimit") for k in outcome.headers)
 
 

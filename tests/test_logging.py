@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from claim_assess.credentials import Redactor
 from claim_assess.logs import guard_secret
 from claim_assess.simulator import SimulatorConfig, start_simulator
@@ -21,6 +23,7 @@ from claim_assess.simulator import SimulatorConfig, start_simulator
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.ray  # the real CLI in a subprocess, with a Ray of its own
 def test_actor_logs_reach_the_driver_and_the_key_appears_nowhere(tmp_path):
     key = "sk-test-" + secrets.token_hex(20)
     workspace = tmp_path / "ws"

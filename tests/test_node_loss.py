@@ -9,11 +9,14 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from claim_assess.claims.synthetic import generate, write_dataset
 from claim_assess.drivers import verify
 from claim_assess.ledger.canonical import parse_canonical
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.ray  # a 3-node cluster of its own, in a subprocess
 
 
 def test_removing_a_worker_node_mid_run_loses_and_doubles_nothing(tmp_path):

@@ -24,7 +24,10 @@ from claim_assess.report import write_report
 from claim_assess.report.page import CHART_IDS
 from test_report import make_workspace
 
-DEADLINE_S = 15.0
+pytestmark = pytest.mark.slow  # a real Chromium
+# A guard against a hang, not a speed test: every step waits on what Chromium reports (its port file, a page
+# target, the load event); a cold start beside a benchmark on 2 cores can take far longer than on a quiet machine.
+DEADLINE_S = 120.0
 
 
 def chromium_binary() -> str | None:
@@ -124,9 +127,9 @@ def _devtools_url(profile: Path, proc: subprocess.Popen, deadline: float) -> str
     raise AssertionError("chromium did not open its DevTools port in time")
 
 
-async def _page_ws(base: str) -> str:
+async def _page_ws(base: str, deadline: float) -> str:
     async with aiohttp.ClientSession() as http:
-        for _ in range(100):
+        while time.monotonic() < deadline:
             async with http.get(f"{base}/json/list") as response:
                 targets = await response.json(content_type=None)
             pages = [t for t in targets if t.get("type") == "page" and t.get("webSocketDebuggerUrl")]
@@ -151,7 +154,7 @@ def render_in_chromium(binary: str, page: Path, screenshot: Path, profile: Path,
         base = _devtools_url(profile, proc, deadline)
 
         async def session() -> PageLoad:
-            ws_url = await _page_ws(base)
+            ws_url = await _page_ws(base, deadline)
             return await asyncio.wait_for(_cdp_session(ws_url, page, screenshot, chart_ids),
                                           timeout=max(1.0, deadline - time.monotonic()))
 

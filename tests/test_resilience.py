@@ -84,6 +84,7 @@ def dataset(tmp_path_factory) -> tuple[Path, set[str]]:
     return directory, {c["claim_id"] for c in data.claims}
 
 
+@pytest.mark.ray  # the real CLI in subprocesses, each with a Ray of its own
 def test_resume_after_kill_9_at_random_moments_decides_every_claim_once(dataset, tmp_path):
     data_dir, claim_ids = dataset
     run_id = "kill9"
@@ -114,6 +115,7 @@ def test_resume_after_kill_9_at_random_moments_decides_every_claim_once(dataset,
     assert_each_claim_decided_once(tmp_path, run_id, claim_ids, acknowledged)
 
 
+@pytest.mark.ray  # the real CLI in a subprocess, with a Ray of its own
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_stops_gracefully_with_partial_results_and_a_resume_hint(dataset, tmp_path, signum, code):
     data_dir, claim_ids = dataset

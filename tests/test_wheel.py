@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow  # a pip build and install (the wheel fixture is slow too: tests/conftest.py)
 # PyPI has distributions with each of these names; installing beside them must not overwrite them.
 GENERIC = {"llm", "ledger", "claims", "actors", "drivers", "bench"}
 
