@@ -85,7 +85,9 @@ def test_coverage_calls_run_concurrently():
     assert sorted(c for c in advisor.calls if c[0] == "coverage") == [("coverage", f"L{i}") for i in range(4)]
     assert [i.item_id for i in a.items] == ["L0", "L1", "L2", "L3"]
     assert all(i.method == "llm" and i.status == "covered" for i in a.items)
-    assert a.decision == "REFER" and a.reasons == ("HIGH_VALUE",)  # 4000 * 1.081 * 0.9 > 3000
+    # 4000 * 1.081 * 0.9 > 3000 would be HIGH_VALUE (rule 8), but every covered item is the model's word and
+    # no rule covers anything: rule 5b refers it first.
+    assert a.decision == "REFER" and a.reasons == ("LLM_COVERAGE_UNVERIFIED",)
 
 
 def test_hard_check_deny_makes_no_llm_call():

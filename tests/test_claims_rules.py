@@ -8,7 +8,14 @@ import pytest
 
 from claim_assess.claims import reconcile as rc
 from claim_assess.claims.coverage import ItemCoverage, from_llm_answer, match_by_rule, not_assessed
-from claim_assess.claims.decision import decide
+from claim_assess.claims.decision import (
+    LLM_COVERAGE_MAX_ADDED,
+    LLM_COVERAGE_MAX_SHARE,
+    adds_too_much,
+    decide,
+    llm_coverage_unverified,
+    rule_covered_payout,
+)
 from claim_assess.claims.models import LineItem
 from claim_assess.claims.payout import compute_payout
 from claim_assess.claims.prompts import AssessmentAnswer, CoverageAnswer
@@ -298,3 +305,74 @@ def test_rule11_approve():
 def test_answer_required_unless_rule1():
     with pytest.raises(ValueError):
         _decide(answer=None)
+
+
+# --- rule 5b: coverage only the model vouches for (a deviation from spec 2.6, docs/rules-and-formats.md) ------
+
+
+def _llm_cov(status: str, total: str, item_id: str = "LX") -> ItemCoverage:
+    return ItemCoverage(item_id, status, "llm", "engine", None, "oil pump", Decimal(total), 0.9, "named")
+
+
+def _decide_items(items, answer=None, injection=False, odometer_km=20000, **policy_over):
+    policy = make_policy(**policy_over)
+    rec = reconcile(make_claim())
+    scr = Screening((), injection, ("narrative",) if injection else ())
+    covered = sum((c.total for c in items if c.status == "covered"), Decimal("0.00"))
+    return decide(rec, scr, items, compute_payout(covered, odometer_km, policy), answer or _assess(), policy)
+
+
+@pytest.mark.parametrize("llm_total, referred", [
+    # nothing covered by rule: only the amount bounds. 555.00 pays 555 * 1.081 - 100 = 499.96, 556.00 pays 501.04
+    ("555.00", False), ("556.00", True)])
+def test_rule5b_amount_bound(llm_total, referred):
+    d = _decide_items([_cov("not_covered", "50.00"), _llm_cov("covered", llm_total)])
+    assert (d.decision, d.reasons[0]) == (("REFER", "LLM_COVERAGE_UNVERIFIED") if referred else ("PARTIAL",
+                                                                                              "PARTIALLY_COVERED"))
+    assert d.payout == compute_payout(Decimal(llm_total), 20000, make_policy()).payout  # the proposal is unchanged
+
+
+@pytest.mark.parametrize("llm_total, referred", [
+    # 2000.00 by rule pays 1945.80; the model's 1000.00 adds exactly half of it (972.90), 1000.01 adds 972.91
+    ("1000.00", False), ("1000.01", True)])
+def test_rule5b_share_bound(llm_total, referred):
+    d = _decide_items([_cov("covered", "2000.00"), _llm_cov("covered", llm_total)])
+    assert d.decision == ("REFER" if referred else "APPROVE")
+    assert d.reasons[0] == ("LLM_COVERAGE_UNVERIFIED" if referred else "COVERED")
+
+
+def test_rule5b_counts_only_what_the_model_covered():
+    # the model's not_covered answers and rule-covered items add nothing unverified
+    d = _decide_items([_cov("covered", "2500.00"), _llm_cov("not_covered", "2000.00")])
+    assert d.reasons[0] == "PARTIALLY_COVERED"
+    assert not llm_coverage_unverified([_cov("covered", "2500.00")], compute_payout(Decimal("2500.00"), 20000,
+                                                                                   make_policy()), make_policy())
+
+
+def test_rule5b_comes_right_after_the_flags():
+    items = [_llm_cov("covered", "2000.00")]
+    assert _decide_items(items, injection=True).reasons[0] == "FLAG_SUSPECTED_INJECTION"  # rule 5 first
+    assert _decide_items(items, answer=_assess("REFER", 0.3)).reasons == ("LLM_COVERAGE_UNVERIFIED",)  # before 6
+    assert _decide_items(items, answer=_assess("REJECT")).reasons[0] == "LLM_COVERAGE_UNVERIFIED"  # before 7
+    d = _decide_items([_llm_cov("covered", "4000.00")])  # before rule 8: 3891.60 > 3000.00
+    assert (d.decision, d.reasons, d.payout) == ("REFER", ("LLM_COVERAGE_UNVERIFIED",), Decimal("3891.60"))
+    # and after rule 4: an item in review refers for its own reason
+    assert _decide_items(items + [_cov("review", "10.00")]).reasons[0] == "COVERAGE_REVIEW"
+
+
+@pytest.mark.parametrize("odometer_km, holder", [(20000, "individual"), (60000, "company"), (120000, "individual")])
+def test_the_rule_covered_payout_is_the_payout_arithmetic(odometer_km, holder):
+    policy = make_policy(holder_type=holder)
+    items = [_cov("covered", "1234.56"), _cov("covered", "0.07", "L2"), _llm_cov("covered", "999.99"),
+             _llm_cov("not_covered", "50.00", "LY")]
+    payout = compute_payout(Decimal("2234.62"), odometer_km, policy)
+    assert rule_covered_payout(items, payout, policy) == compute_payout(Decimal("1234.63"), odometer_km,
+                                                                         policy).payout
+
+
+def test_rule5b_bounds_are_named_constants():
+    assert (LLM_COVERAGE_MAX_ADDED, LLM_COVERAGE_MAX_SHARE) == (Decimal("500.00"), Decimal("0.5"))
+    assert adds_too_much(Decimal("600.01"), Decimal("100.00")) and not adds_too_much(Decimal("600.00"),
+                                                                                      Decimal("100.00"))
+    assert not adds_too_much(Decimal("1500.00"), Decimal("1000.00")) and adds_too_much(Decimal("1500.01"),
+                                                                                         Decimal("1000.00"))

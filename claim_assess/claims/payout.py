@@ -38,7 +38,12 @@ def reimbursement_rate(odometer_km: int, policy: Policy) -> Decimal:
 
 
 def compute_payout(covered_total: Decimal, odometer_km: int, policy: Policy) -> PayoutBreakdown:
-    rate = reimbursement_rate(odometer_km, policy)
+    return payout_at_rate(covered_total, reimbursement_rate(odometer_km, policy), policy)
+
+
+def payout_at_rate(covered_total: Decimal, rate: Decimal, policy: Policy) -> PayoutBreakdown:
+    """The payout of ``covered_total`` at the reimbursement ``rate`` (percent) already looked up: the decision
+    table prices the rule-covered items alone at the rate of the claim's own payout (decision.py)."""
     with decimal.localcontext() as ctx:
         ctx.prec = _PRECISION
         ctx.traps[decimal.Inexact] = True  # an inexact step would be a bug, not a rounding choice

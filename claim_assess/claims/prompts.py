@@ -27,7 +27,9 @@ from claim_assess.claims.memo import PerRecord
 from claim_assess.claims.models import Claim, Document, LineItem, Policy
 from claim_assess.claims.payout import PayoutBreakdown
 from claim_assess.claims.reconcile import Reconciliation
-from claim_assess.claims.screening import INJECTION_PATTERNS, REDACTED, Screening, redact_instructions
+from claim_assess.claims.injection_patterns import FAMILIES as INJECTION_FAMILIES
+from claim_assess.claims.reading import LEET, LOOK_ALIKES, READING_VERSION
+from claim_assess.claims.screening import REDACTED, Screening, redact_instructions
 
 COVERAGE_PURPOSE, ASSESSMENT_PURPOSE = "coverage", "assessment"
 COVERAGE_SCHEMA_NAME, ASSESSMENT_SCHEMA_NAME = "coverage_decision", "claim_assessment"
@@ -324,8 +326,10 @@ def _digest() -> str:
         "coverage": [COVERAGE_SYSTEM, COVERAGE_INSTRUCTION, COVERAGE_SCHEMA_NAME, COVERAGE_SCHEMA, COVERAGE_MAX_TOKENS],
         "assessment": [ASSESSMENT_SYSTEM, ASSESSMENT_INSTRUCTION, ASSESSMENT_SCHEMA_NAME, ASSESSMENT_SCHEMA,
                        ASSESSMENT_MAX_TOKENS],
-        # What untrusted text loses before it is fenced is part of the prompt too.
-        "redaction": [REDACTED, {name: pattern.pattern for name, pattern in INJECTION_PATTERNS.items()}],
+        # What untrusted text loses before it is fenced is part of the prompt too: the patterns (as their
+        # sources: no need to compile them for this) and how a text is read before they run.
+        "redaction": [REDACTED, {name: list(alternatives) for name, alternatives in INJECTION_FAMILIES.items()},
+                      READING_VERSION, dict(LEET), dict(LOOK_ALIKES)],
     }
     canonical = json.dumps(material, ensure_ascii=True, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()

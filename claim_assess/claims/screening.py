@@ -1,113 +1,127 @@
 """Screening (spec 2.2): hard checks against the policy, and the prompt-injection flag. No LLM.
 
-INJECTION_PATTERNS below is the one place that decides what "addresses the assessor instead of describing
-the loss" means. Text is normalized first (NFKC folds full-width and other compatibility letters, format
-characters such as zero-width spaces are removed, runs of spaces collapse, case folds) so trivial
-obfuscation does not slip past. Line breaks are kept: role markers ("system:") only count at the start of
-a line or right after markup, so "Cooling system: flushed" stays benign.
+INJECTION_PATTERNS is the one place that decides what "addresses the assessor instead of describing the
+loss" means, in English, German, French and Italian (the families and their precision rules are in
+claims/injection_patterns.py). The patterns run over ``normalize_text``'s reading of a text
+(claims/reading.py), which undoes what hides an instruction from a string match: full-width and look-alike
+letters of other scripts, zero-width and other format characters, accents, letters spaced apart, leetspeak.
+``find_injection`` also screens the text that each base64 run of a text decodes to, and ``screen`` screens a
+claim's texts joined as well as one by one, so an instruction split across two fields is found (it is
+reported as the fields it spans: "narrative + documents[0].text").
 
-The flag only sends a claim to a human (REFER); a false positive costs a review, a false negative is
-caught by the fenced prompt and the rule-based payout, so the patterns lean towards precision.
+The flag only sends a claim to a human (REFER); a false positive costs a review, a false negative is caught
+by the fenced prompt, the rule-based payout and the decision table's LLM_COVERAGE_UNVERIFIED row.
 
 Flagging is not enough on its own: a model may still obey the text it is shown (the line-item coverage
-it classifies feeds the payout). So ``redact_instructions`` removes every sentence that matches a pattern
-before untrusted text goes into a prompt (claims/prompts.py), replacing it with ``[instruction removed]``.
-Screening itself, and the ledger's input digest, always see the original text.
+it classifies feeds the payout). So ``redact_instructions`` removes every sentence that matches before
+untrusted text goes into a prompt (claims/prompts.py), replacing it with ``[instruction removed]``; an
+instruction split across fields is flagged but, no field holding it, not redacted. Screening itself, and the
+ledger's input digest, always see the original text.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from types import MappingProxyType
 
+from claim_assess.claims.injection_patterns import FAMILIES, FLAGS
 from claim_assess.claims.models import Claim, Policy
+from claim_assess.claims.reading import (
+    LEET,
+    LEET_VARIANTS,
+    decoded_texts,
+    has_base64_run,
+    normalize_text,
+    read,
+    read_characters,
+)
 from claim_assess.claims.required_text import RequiredText
+
+__all__ = ["INJECTION_PATTERNS", "REDACTED", "Screening", "find_injection", "find_injections", "normalize_text",
+           "redact_instructions", "screen"]
 
 POLICY_INACTIVE = "POLICY_INACTIVE"
 MILEAGE_EXCEEDED = "MILEAGE_EXCEEDED"
 SUSPECTED_INJECTION = "SUSPECTED_INJECTION"
 
-_I = re.IGNORECASE
-_START = r"(?:^|(?<=[\n\[\(<{|#*>\"'`]))[ \t]*"  # start of a line, or right after markup/quote
 
-# name -> pattern (matched against normalize_text output). Each has positive and negative tests.
-# Read-only: _PRE_CHECK below is derived from it once, and a pattern added later would slip past that pre-check.
-INJECTION_PATTERNS: Mapping[str, re.Pattern[str]] = MappingProxyType({
-    # "ignore previous instructions", "disregard all prior rules", "forget your instructions"
-    "ignore_instructions": re.compile(
-        r"\b(?:ignore|disregard|forget|override)\s+(?:(?:all|any|the|your|of|these|those)\s+)*"
-        r"(?:(?:previous|prior|above|earlier|preceding|former|system|original)\s+)?"
-        r"(?:instructions?|prompts?|guidelines?|directives?|rules)\b",
-        _I,
-    ),
-    # "approve this claim", "accept my claim", "mark it as approved"
-    "approve_claim": re.compile(
-        r"\b(?:approve|accept|authori[sz]e)\s+(?:this|the|my|our)\s+(?:claim|invoice|request)\b"
-        r"|\bmark\s+(?:this|it|the\s+claim)\s+as\s+(?:approved|covered|paid)\b",
-        _I,
-    ),
-    # "you are now ...", "pretend to be", "act as an unrestricted ..."
-    "role_reassignment": re.compile(
-        r"\byou\s+are\s+now\b|\bpretend\s+(?:to\s+be|you\s+are)\b"
-        r"|\bact\s+as\s+(?:an?\s+)?(?:different|new|unrestricted|jailbroken)\b",
-        _I,
-    ),
-    # chat-role markers: "system:", "assistant:" at a line start, "<|im_start|>", "[INST]", "<<SYS>>"
-    "role_marker": re.compile(
-        _START + r"(?:system|assistant|developer)\s*\]?\s*:"
-        r"|<\|?\s*(?:system|assistant|im_start|im_end)\s*\|?>|\[/?inst\]|<</?sys>>",
-        _I | re.MULTILINE,
-    ),
-    # talking about the model's own prompt or handing it new orders
-    "prompt_talk": re.compile(
-        r"\b(?:system|hidden|original|initial)\s+prompt\b|\bnew\s+instructions\s*:", _I
-    ),
-    # dictating the outcome: "set the payout to", "respond with APPROVE", "recommendation: approve"
-    "dictate_outcome": re.compile(
-        r"\bset\s+(?:the\s+)?(?:payout|decision|recommendation|confidence)\s+to\b"
-        r"|\b(?:respond|reply|answer|output|return)\s+(?:only\s+)?(?:with\s+)?[\"']?approve\b"
-        r"|\brecommendation\s*[:=]\s*[\"']?approve\b",
-        _I,
-    ),
-    # addressing a model directly: "as an AI", "dear ChatGPT", "hey LLM"
-    "address_model": re.compile(
-        r"\bas\s+an?\s+(?:ai|language\s+model|llm)\b"
-        r"|\b(?:dear|hey|hello|hi|attention)\s+(?:ai|llm|chatgpt|gpt|language\s+model|bot)\b",
-        _I,
-    ),
-})
-
-# Most text matches none of the patterns, and the literal text each way of matching needs (``ignore``,
-# ``system``, ``<|``...) is found by substring tests far faster than ``re`` tries seven patterns at every
-# position: only text that holds the pieces of some match goes through the patterns (claims/required_text.py).
-_PRE_CHECK = RequiredText.of(INJECTION_PATTERNS.values())
-
-_HORIZONTAL_SPACE = re.compile(r"[^\S\n]+")
+@functools.lru_cache(maxsize=None)
+def _compiled(source: str) -> re.Pattern[str]:
+    return re.compile(source, FLAGS)
 
 
-def normalize_text(text: str) -> str:
-    # ASCII text skips NFKC and the Cf removal: NFKC maps every ASCII string to itself and no ASCII
-    # character is of category Cf (tests check both over all 128 code points). Other text looks up the
-    # category of each distinct character once, not of every character.
-    if not text.isascii():
-        text = unicodedata.normalize("NFKC", text)
-        for ch in {ch for ch in set(text) if not ch.isascii() and unicodedata.category(ch) == "Cf"}:
-            text = text.replace(ch, "")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    # Every space but " " is unprintable (a test checks all code points): in printable text without double
-    # spaces, each run of spaces is one " " already, and the substitution would change nothing.
-    if "  " in text or not text.replace("\n", "").isprintable():
-        text = _HORIZONTAL_SPACE.sub(" ", text)
-    return text.casefold()
+class _Patterns(Mapping[str, "re.Pattern[str]"]):
+    """name -> a family's alternatives as one pattern, compiled when first asked for: screening runs the
+    alternatives one by one (below), the whole patterns serve readers and tests."""
+
+    def __init__(self, families: Mapping[str, tuple[str, ...]]) -> None:
+        self._sources = {name: "|".join(alternatives) for name, alternatives in families.items()}
+
+    def __getitem__(self, name: str) -> re.Pattern[str]:
+        return _compiled(self._sources[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sources)
+
+    def __len__(self) -> int:
+        return len(self._sources)
 
 
-def _matches(normalized: str) -> tuple[str, ...]:
-    if not _PRE_CHECK.may_match(normalized):
-        return ()
-    return tuple(name for name, pattern in INJECTION_PATTERNS.items() if pattern.search(normalized))
+# name -> pattern (matched against normalize_text output). Each has positive and negative tests in four
+# languages. Read-only: the pre-check below is derived once.
+INJECTION_PATTERNS: Mapping[str, re.Pattern[str]] = _Patterns(FAMILIES)
+
+# A pattern matches where one of its alternatives does. ``re`` tries every alternative at every position, a
+# hundred and more of them here; the pre-check names the few (usually none) whose words a text holds, and only
+# those run (each compiled when first needed).
+_ALTERNATIVES: tuple[tuple[str, str], ...] = tuple(
+    (name, alternative) for name, alternatives in FAMILIES.items() for alternative in alternatives)
+
+# Most text matches none of the patterns, and every way of matching one needs some whole words ("ignore" and
+# "instructions"), so only a text that holds the words of some alternative runs it (claims/required_text.py).
+# The words are those of the text's characters as ``read_characters`` reads them, leetspeak words read as
+# words (the equivalents), so the same test holds for the reading the patterns run over.
+_PRE_CHECK = RequiredText.of([(source, FLAGS) for _, source in _ALTERNATIVES], LEET, LEET_VARIANTS)
+_MAX_DECODING_DEPTH = 2  # base64 inside base64 inside the text, no deeper
+
+
+def _matches(normalized: str, candidates: Iterable[int]) -> set[str]:
+    """The families of the ``candidates`` (indices into _ALTERNATIVES) that match ``normalized``."""
+    return {_ALTERNATIVES[i][0] for i in candidates if _compiled(_ALTERNATIVES[i][1]).search(normalized)}
+
+
+# Four single letters or digits in a row in a pre-check's fold ("i g n o r e", "a-p-p-r-o-v-e" fold to that):
+# only then can the letter-spacing reader make words the fold does not already hold.
+_SPACED_GATE = re.compile(" [a-z0-9] +[a-z0-9] +[a-z0-9] +[a-z0-9](?![a-z0-9])")
+
+
+def _folded(letters: str) -> str:
+    """The pre-check's fold of the reading of ``letters`` (``read_characters`` of a text). The fold of the
+    characters holds the reading's words, leetspeak included, but for spaced-out letters: where there may be
+    some, the words are those of the reading itself."""
+    folded = _PRE_CHECK.fold(letters)
+    if _SPACED_GATE.search(" " + folded) is not None:
+        folded = _PRE_CHECK.fold(read(letters))
+    return folded
+
+
+def _find(text: str, depth: int = 0) -> tuple[str, ...]:
+    letters = read_characters(text)
+    candidates = _PRE_CHECK.candidates_folded(_folded(letters))
+    found = _matches(read(letters), candidates) if candidates else set()
+    if depth < _MAX_DECODING_DEPTH and has_base64_run(letters):
+        for decoded in decoded_texts(text):
+            found.update(_find(decoded, depth + 1))
+    return tuple(name for name in INJECTION_PATTERNS if name in found)
+
+
+def _may_hold_instruction(text: str) -> bool:
+    """False only if ``find_injection`` finds nothing in ``text`` nor in any of its lines (the pre-check, and
+    the base64 decoder)."""
+    letters = read_characters(text)
+    return _PRE_CHECK.may_match_folded(_folded(letters)) or (has_base64_run(letters) and bool(decoded_texts(text)))
 
 
 # A claim's texts are screened, then redacted for the assessment prompt and for each coverage prompt: the
@@ -126,34 +140,34 @@ def _keep(text: str, found: tuple[str, ...]) -> None:
 
 
 def find_injection(text: str) -> tuple[str, ...]:
-    """Names of the INJECTION_PATTERNS the text matches (empty for benign text)."""
+    """Names of the INJECTION_PATTERNS the text matches, in its reading or in the text a base64 run of it
+    decodes to (empty for benign text)."""
     found = _kept.get(text)
     if found is None:
-        found = _matches(normalize_text(text))
+        found = _find(text)
         _keep(text, found)
     return found
 
 
 def find_injections(texts: Sequence[str]) -> list[tuple[str, ...]]:
     """``find_injection`` of each text, with one pre-check for them all: most claims hold no instruction at all,
-    and one look at all of a claim's text costs far less than one per text. (A piece of a match found in the
-    joined text may be in no single text; then each text is checked on its own, the answers stay exact.)"""
-    found: list[tuple[str, ...] | None] = [_kept.get(text) for text in texts]
-    todo = [i for i, known in enumerate(found) if known is None]
-    if todo:
-        normalized = [normalize_text(texts[i]) for i in todo]
-        anywhere = _PRE_CHECK.may_match("\n".join(normalized))
-        for i, text in zip(todo, normalized):
-            found[i] = _matches(text) if anywhere else ()
-            _keep(texts[i], found[i])  # type: ignore[arg-type]
-    return found  # type: ignore[return-value]
+    and one look at all of a claim's text costs far less than one per text. (The pre-check passes the joined
+    text whenever it passes one of them; then each text is checked on its own, the answers stay exact.)"""
+    todo = [text for text in texts if text not in _kept]
+    if todo and not _may_hold_instruction("\n".join(todo)):
+        for text in todo:
+            _keep(text, ())
+        return [_kept.get(text, ()) for text in texts]
+    return [find_injection(text) for text in texts]
 
 
 @dataclass(frozen=True)
 class Screening:
     hard_checks_failed: tuple[str, ...]  # POLICY_INACTIVE, MILEAGE_EXCEEDED
     injection_suspected: bool
-    injection_evidence: tuple[str, ...]  # where: "narrative", "documents[1].text", "line_items[3].description"
+    # where: "narrative", "documents[1].text", "line_items[3].description"; an instruction split across fields
+    # (found in their texts joined, in no one of them) as the fields it spans: "narrative + documents[0].text"
+    injection_evidence: tuple[str, ...]
 
 
 def screen(claim: Claim, policy: Policy) -> Screening:
@@ -166,8 +180,29 @@ def screen(claim: Claim, policy: Policy) -> Screening:
     texts = [("narrative", claim.narrative)]
     texts += [(f"documents[{i}].text", d.text) for i, d in enumerate(claim.documents)]
     texts += [(f"line_items[{i}].description", item.description) for i, item in enumerate(claim.line_items)]
-    evidence = tuple(where for (where, _), found in zip(texts, find_injections([text for _, text in texts])) if found)
-    return Screening(tuple(failed), bool(evidence), evidence)
+    return Screening(tuple(failed), *_injection_evidence(texts))
+
+
+_SPLIT_SPAN = 3  # fields an instruction split across fields is looked for in, at most, before naming them all
+
+
+def _injection_evidence(texts: Sequence[tuple[str, str]]) -> tuple[bool, tuple[str, ...]]:
+    # Every detection below goes through find_injection, one text or the joined texts at a time: one function
+    # to stand in for when the detector is switched off (bench/injection.py).
+    raw = [text for _, text in texts]
+    joined = "\n".join(raw)
+    if not _may_hold_instruction(joined):
+        for text in raw:
+            _keep(text, ())
+        return False, ()
+    evidence = tuple(where for where, text in texts if find_injection(text))
+    if evidence or len(raw) < 2 or not find_injection(joined):
+        return bool(evidence), evidence
+    for span in range(2, min(_SPLIT_SPAN, len(raw) - 1) + 1):
+        for start in range(len(raw) - span + 1):
+            if find_injection("\n".join(raw[start:start + span])):
+                return True, (" + ".join(where for where, _ in texts[start:start + span]),)
+    return True, (" + ".join(where for where, _ in texts),)
 
 
 # --- redaction before text reaches the model ------------------------------------------------------------

@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 from claim_assess.errors import ConfigError
 from claim_assess.claims.dataset import write_claims_parquet
+from claim_assess.claims.decision import LLM_COVERAGE_UNVERIFIED, adds_too_much
 from claim_assess.claims.models import Policy
 from claim_assess.claims.payout import compute_payout
 
@@ -604,8 +605,11 @@ def _documents(b: _Build, *, invoice_type: str | None = None, extra: bool = True
                    for d in docs]
 
 
+_MAX_ITEMS = 25
+
+
 def _item_count(rng: random.Random) -> int:
-    return min(25, max(3, round(_lognormal(rng, 8, 0.42))))
+    return min(_MAX_ITEMS, max(3, round(_lognormal(rng, 8, 0.42))))
 
 
 def _claim_total(rng: random.Random) -> float:
@@ -742,6 +746,7 @@ def _sc_coverage_review(rng: random.Random, cid: str) -> _Build:
     number = f"part no. {rng.randint(10, 99)}-{rng.randint(1000, 9999)}-{rng.choice('ABCDEFGH')}"
     b.items.insert(1, _line("part", number[0].upper() + number[1:], None, Decimal(1), _cents(rng.uniform(40, 400)),
                             REVIEW))
+    del b.items[_MAX_ITEMS:]  # the book's 25 items at most, the review item among them
     return b
 
 
@@ -889,6 +894,9 @@ def policies() -> tuple[dict[str, Any], ...]:
 # Outcomes that hinge on the payout: the recipe aims with a wide margin, and `generate` checks the aim with
 # the project's own payout rule (never a copy of the formula) and rebuilds the claim if it missed.
 _PAYOUT_DECIDED = frozenset({"high_value", "zero_payout", "partial", "approve", "duplicate_line_item", ORDINARY})
+# Decided by a row above 5b (LLM_COVERAGE_UNVERIFIED) without being rule-decided: the model's coverage answers
+# cannot change them. Every other scenario's claim is rebuilt if the model's coverage would add too much.
+_DECIDED_BEFORE_RULE_5B = frozenset({"coverage_review", "possible_fraud"})
 _MAX_ATTEMPTS = 25
 
 
@@ -906,7 +914,14 @@ def _outcome(b: _Build, scenario: Scenario | None) -> dict[str, str]:
     policy = _policy_model(b.policy.policy_id)
     covered = sum((Decimal(i["total"]) for i in b.items if i["_status"] == COVERED), Decimal("0.00"))
     payout = compute_payout(covered, b.odometer_km, policy).payout
-    if scenario is not None and scenario.name not in _PAYOUT_DECIDED:
+    # A covered item with a known component is covered by rule; one without, by the model naming it.
+    by_rule = sum((Decimal(i["total"]) for i in b.items if i["_status"] == COVERED and i["component"] is not None),
+                  Decimal("0.00"))
+    if scenario is not None and (scenario.rule_decided or scenario.name in _DECIDED_BEFORE_RULE_5B):
+        decision, reason = scenario.decision, scenario.reason
+    elif adds_too_much(payout, compute_payout(by_rule, b.odometer_km, policy).payout):
+        decision, reason = "REFER", LLM_COVERAGE_UNVERIFIED
+    elif scenario is not None and scenario.name not in _PAYOUT_DECIDED:
         decision, reason = scenario.decision, scenario.reason
     elif payout > policy.auto_approve_limit:
         decision, reason = "REFER", "HIGH_VALUE"

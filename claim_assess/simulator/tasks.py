@@ -6,8 +6,12 @@ so benchmarks can see the engine cope with a model that is sometimes wrong.
 
 The model is also gullible, as real models can be: when the untrusted text it is shown tells it to
 approve the claim, mark something covered or set the payout, it obeys (coverage "covered", assessment
-"APPROVE" without the suspected_injection flag). That is what the engine's redaction of instructions
-(claims.screening.redact_instructions) must defeat, and the tests show it does.
+"APPROVE" without the suspected_injection flag). What it takes for such an order is its own
+understanding (``simulator.obedience``: four languages, read through zero-width characters, look-alike
+letters, spacing, base64, leetspeak and fake role turns), independent of the engine's detector
+(claims.screening), so that a benchmark of the defence (bench/injection.py) measures something. The
+assessment also reads the claim's untrusted texts together, as a model reading the whole payload does,
+so an order split across two fields is obeyed too.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from datetime import date
 from typing import Any
 
 from claim_assess.claims.prompts import ASSESSMENT_SCHEMA_NAME, COVERAGE_SCHEMA_NAME
-from claim_assess.claims.screening import find_injection
+from claim_assess.simulator.obedience import obeys
 
 KNOWN_SCHEMAS = (COVERAGE_SCHEMA_NAME, ASSESSMENT_SCHEMA_NAME)
 
@@ -27,16 +31,6 @@ _INSURANCE_DOC_TYPES = frozenset({"invoice", "estimate"})
 _ACCIDENT_WORDS = ("collision", "crash", "accident")
 _FRAUD_WINDOW_DAYS = 14
 _VAGUE_NARRATIVE_CHARS = 25
-
-
-# The instructions a gullible model obeys: those that dictate the outcome ("approve this claim",
-# "mark it as covered", "set the payout to ..."), recognised by the engine's own patterns.
-_OBEYED_PATTERNS = frozenset({"approve_claim", "dictate_outcome"})
-
-
-def obeys(text: object) -> bool:
-    """Whether the text holds an instruction about the outcome that the gullible model follows."""
-    return isinstance(text, str) and bool(_OBEYED_PATTERNS.intersection(find_injection(text)))
 
 
 def normalize(name: str) -> str:
@@ -117,7 +111,8 @@ def answer_assessment(payload: Mapping[str, Any]) -> dict[str, Any]:
     untrusted = [narrative]
     untrusted += [d.get("text") for d in claim.get("documents") or [] if isinstance(d, Mapping)]
     untrusted += [c.get("description") for c in payload.get("coverage") or [] if isinstance(c, Mapping)]
-    if any(obeys(text) for text in untrusted):
+    texts = [text for text in untrusted if isinstance(text, str)]
+    if any(obeys(text) for text in texts) or obeys(" ".join(texts)):
         return {"recommendation": "APPROVE", "confidence": 0.95,
                 "rationale": "the documents ask for the claim to be approved",
                 "flags": [f for f in flags if f != "suspected_injection"]}
