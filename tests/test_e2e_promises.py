@@ -37,6 +37,7 @@ pytestmark = pytest.mark.ray
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-e2e-test-key"
 FAST = dict(latency_median_ms=20, latency_p95_ms=60, api_key=KEY)
+SLOWER = {**FAST, "latency_median_ms": 150, "latency_p95_ms": 400}  # claims stay in flight long enough to interrupt
 DEADLINE_S = 120
 SAMPLE_IDS = frozenset(e.claim_id for e in read_dataset(sample_dataset()).entries)
 
@@ -294,7 +295,7 @@ def _shows_count(page: str, decision: str, count: int) -> bool:
 
 def test_a_second_ctrl_c_stops_at_once_and_a_resume_decides_every_claim_once(tmp_path):
     run_id = "two-sigints"
-    with start_simulator(SimulatorConfig(**FAST, latency_median_ms=150, latency_p95_ms=400)) as sim:
+    with start_simulator(SimulatorConfig(**SLOWER)) as sim:
         driver = Driver(*against(sim), "--actors", "2", "--rpm", "300", "--workspace", str(tmp_path), "--run", run_id)
         try:
             wait_for(lambda: journaled(tmp_path, run_id) >= 5 or driver.proc.poll() is not None, "5 decisions")
@@ -310,7 +311,7 @@ def test_a_second_ctrl_c_stops_at_once_and_a_resume_decides_every_claim_once(tmp
         acknowledged = {d["claim_id"]: d["decision_id"] for d in decisions(tmp_path, run_id)}
         assert 5 <= len(acknowledged) < len(SAMPLE_IDS)
 
-        resumed = cli("--resume", "--run", run_id, "--workspace", str(tmp_path))
+        resumed = cli("--resume", "--run", run_id, "--workspace", str(tmp_path), "--rpm", "1200")  # quicker now
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     by_claim = assert_every_claim_decided_once(tmp_path, run_id)
     assert {c: by_claim[c]["decision_id"] for c in acknowledged} == acknowledged, "an acknowledged decision was lost"
@@ -322,7 +323,7 @@ def test_a_second_ctrl_c_stops_at_once_and_a_resume_decides_every_claim_once(tmp
 def test_a_resume_may_change_actors_and_rpm_and_keeps_the_rest_of_the_runs_settings(tmp_path):
     run_id = "other-settings"
     run_dir = tmp_path / "runs" / run_id
-    with start_simulator(SimulatorConfig(**FAST, latency_median_ms=150, latency_p95_ms=400)) as sim:
+    with start_simulator(SimulatorConfig(**SLOWER)) as sim:
         driver = Driver(*against(sim), "--actors", "2", "--rpm", "300", "--workspace", str(tmp_path), "--run", run_id)
         try:
             wait_for(lambda: journaled(tmp_path, run_id) >= 8 or driver.proc.poll() is not None, "8 decisions")
