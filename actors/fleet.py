@@ -139,8 +139,10 @@ class RayFleet:
             return error
 
     def cancel(self, tickets: Iterable[ray.ObjectRef]) -> None:
+        # Not recursive: Ray's default also cancels the tasks a claim started, among them the ledger calls that log
+        # a cut-short claim's attempts (README: "its attempts are still logged") and batches of others' decisions.
         for ref in tickets:
-            ray.cancel(ref)
+            ray.cancel(ref, recursive=False)
 
     def record_failed(self, entry: ClaimEntry, error: str) -> ClaimOutcome:
         log.warning("claim %s recorded FAILED by the driver: %s", entry.claim_id, error)

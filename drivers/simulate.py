@@ -48,7 +48,9 @@ _HELP = {
     "seed": "seed of every random choice",
     "model": "model name served by /v1/models",
     "api_key": "accept only this bearer token (default: any)",
-    "fault_script": "comma-separated faults forced on the first requests, e.g. 5xx,ok,drop",
+    "fault_script": "comma-separated faults forced on the first requests, e.g. 5xx,ok,drop (rate_limit: a "
+                    "requests 429 with the hint --scripted-retry-after-s)",
+    "scripted_retry_after_s": "retry-after of a scripted rate_limit 429, s",
     "serve_any_model": "answer any model name (default: another name than --model gets 404 model_not_found)",
     "no_structured_outputs": "refuse a json_schema response_format with 400, as a model without Structured "
                              "Outputs does",

@@ -221,6 +221,16 @@ def test_stats_and_models_pages(simulator):
     assert [m["id"] for m in models["data"]] == ["sim-gpt"]
 
 
+def test_a_scripted_rate_limit_is_a_requests_429_with_its_fixed_hint_everywhere(simulator):
+    sim = simulator(fault_script=("ok", "rate_limit", "ok"), scripted_retry_after_s=1.5)
+    first, limited, last = send(sim.url, 3, concurrent=False)
+    assert (first.status, limited.status, last.status) == (200, 429, 200)
+    assert (limited.headers["retry-after-ms"], limited.headers["retry-after"]) == ("1500", "2")
+    assert retry_hint(limited.headers, limited.error_body) == 1.5
+    assert classify(429, limited.error_body) is ErrorKind.RATE_LIMIT_REQUESTS
+    assert get_json(sim.url.removesuffix("/v1") + "/stats")["rate_limited"]["requests"] == 1
+
+
 def test_answer_error_rate_one_flips_every_answer(simulator):
     sim = simulator(answer_error_rate=1.0)
     log = OutcomeLog()

@@ -1,4 +1,5 @@
-"""Losing a worker node mid-run still ends with every claim decided exactly once (own 3-node cluster)."""
+"""Losing a worker node mid-run still ends with every claim decided exactly once (own 3-node cluster): including
+the claims that node's assessors held in flight when it went."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.ray  # a 3-node cluster of its own, in a subprocess
 
 
+@pytest.mark.ray
 def test_removing_a_worker_node_mid_run_loses_and_doubles_nothing(tmp_path):
     data_dir = tmp_path / "data"
     data = generate(30, seed=31)
@@ -36,4 +39,12 @@ def test_removing_a_worker_node_mid_run_loses_and_doubles_nothing(tmp_path):
     decisions = [parse_canonical(line) for line in (workspace / "ledger" / "decisions.jsonl").read_bytes().splitlines()]
     final = Counter(d["claim_id"] for d in decisions if d["decision"] != "FAILED")
     assert set(final) == {c["claim_id"] for c in data.claims} and max(final.values()) == 1
+    # The removed node really held claims: ones in flight on its assessors, undecided when it went, and each of
+    # them decided exactly once afterwards, by an assessor that was still (or again) alive.
+    lost = set(report["in_flight_on_removed_node"])
+    assert lost, f"the removed node held no claim in flight: {report}"
+    by_claim = {d["claim_id"]: d for d in decisions if d["decision"] != "FAILED"}
+    assert lost <= set(by_claim) and all(final[c] == 1 for c in lost)
+    assert all(datetime.fromisoformat(by_claim[c]["created_at"].replace("Z", "+00:00")).timestamp()
+               > report["removed_at"] for c in lost)
     assert verify.main(["--workspace", str(workspace)]) == 0

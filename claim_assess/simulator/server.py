@@ -38,6 +38,9 @@ from claim_assess.simulator.stats import SimStats
 from claim_assess.simulator.tasks import KNOWN_SCHEMAS, answer, break_schema, conform, perturb
 
 FAULTS = ("insufficient_quota", "5xx", "hang", "drop", "invalid_json", "schema_violation")
+# Faults only a ``fault_script`` forces (no rate of their own): "rate_limit" is a requests 429 with a fixed hint,
+# ``scripted_retry_after_s`` in retry-after-ms, retry-after and the message, for tests that time a fleet's pause.
+SCRIPTED_FAULTS = ("rate_limit",)
 # What a provider answers when the run's configuration is wrong, as OpenAI words it; ``refusal`` makes every request
 # from arrival ``refuse_after`` on get one (a key revoked, a model retired part-way through a run).
 # "unreachable" drops every connection unanswered instead (the client sees what a refused connection looks like).
@@ -77,6 +80,7 @@ class SimulatorConfig:
     # Faults forced on the first requests in arrival order ("ok" for none), before the rates apply:
     # lets tests and demos script exact sequences such as ("5xx", "ok").
     fault_script: tuple[str, ...] = ()
+    scripted_retry_after_s: float = 2.0  # the hint a scripted "rate_limit" 429 carries
     serve_any_model: bool = False  # False: another model name gets 404 model_not_found, as providers answer
     no_structured_outputs: bool = False  # a json_schema response_format gets 400, as models without it answer
     refusal: str | None = None  # one of REFUSALS: answered to every request from arrival ``refuse_after`` on
@@ -90,9 +94,12 @@ class SimulatorConfig:
                     raise ValueError(f"{f.name} must be between 0 and 1, got {value}")
         if self.refusal is not None and self.refusal not in REFUSALS:
             raise ValueError(f"refusal must be one of {', '.join(REFUSALS)}; got {self.refusal!r}")
-        unknown = set(self.fault_script) - set(FAULTS) - {"ok"}
+        unknown = set(self.fault_script) - set(FAULTS) - set(SCRIPTED_FAULTS) - {"ok"}
         if unknown:
-            raise ValueError(f"fault_script has unknown faults {sorted(unknown)}; known: {FAULTS + ('ok',)}")
+            raise ValueError(f"fault_script has unknown faults {sorted(unknown)}; "
+                             f"known: {FAULTS + SCRIPTED_FAULTS + ('ok',)}")
+        if self.scripted_retry_after_s <= 0:
+            raise ValueError("scripted_retry_after_s must be positive")
         if self.latency_median_ms < 0 or self.latency_p95_ms < 0 or self.per_output_token_ms < 0:
             raise ValueError("latencies must not be negative")
         for name, allowed in (("quantize", QUANTIZE_MODES), ("gateway_style", GATEWAY_STYLES)):
@@ -223,6 +230,8 @@ class SimulatedModel:
             self.stats.fault(fault)
             return web.json_response(_error_body(_QUOTA_MESSAGE, "insufficient_quota", "insufficient_quota"),
                                      status=429)
+        if fault == "rate_limit":
+            return self._scripted_rate_limit(model)
         rejection = self.limits.admit(charged)
         if rejection is not None:
             return self._rate_limited(rejection, model)
@@ -378,6 +387,18 @@ class SimulatedModel:
                 headers["retry-after"] = str(max(1, math.ceil(wait)))
         return web.json_response(_error_body(message, rejection.kind, "rate_limit_exceeded"),
                                  status=429, headers=headers)
+
+    def _scripted_rate_limit(self, model: str) -> web.Response:
+        """A requests 429 forced by the script: both retry hints, always, and the same in the message."""
+        self.stats.rate_limited("requests")
+        wait = self.config.scripted_retry_after_s
+        limit = self.config.rpm or 600
+        message = (f"Rate limit reached for {model} in organization {ORGANIZATION} on {_LIMIT_NAMES['requests']}: "
+                   f"Limit {limit}, Used {limit}, Requested 1. Please try again in {format_duration(wait)}. "
+                   "Visit https://platform.openai.com/account/rate-limits to learn more.")
+        headers = {**self._limit_headers(), "retry-after-ms": str(max(1, math.ceil(wait * 1000))),
+                   "retry-after": str(max(1, math.ceil(wait)))}
+        return web.json_response(_error_body(message, "requests", "rate_limit_exceeded"), status=429, headers=headers)
 
     @staticmethod
     def _drop(request: web.Request) -> web.StreamResponse:
