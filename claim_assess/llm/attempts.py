@@ -87,6 +87,24 @@ class AttemptRecord:
         }
 
 
+def request_body(prompt: Any) -> dict[str, Any]:
+    """What the Chat Completions call sends besides the model (and what its attempt records keep).
+
+    Here, not in the client, so that replay (``claim_assess.replay``) can rebuild the exact request a prompt makes
+    without importing the openai client. ``prompt`` is a ``claims.prompts.PromptSpec`` or alike."""
+    return {
+        "messages": [dict(m) for m in prompt.messages],
+        "response_format": prompt.response_format(),
+        "max_completion_tokens": prompt.max_completion_tokens,
+        "temperature": 0,
+    }
+
+
+def recorded_request(prompt: Any) -> Any:
+    """The request of ``prompt`` as an llm_call/1 record holds it (plain dicts and lists)."""
+    return _plain(request_body(prompt))
+
+
 def _plain(value: Any) -> Any:
     """Mappings and sequences (e.g. a PromptSpec's tuples) as plain dicts and lists."""
     if isinstance(value, Mapping):
