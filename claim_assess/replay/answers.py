@@ -14,15 +14,25 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from claim_assess.errors import EvidenceMissing, InvalidOutputError, LLMCallError
-from claim_assess.llm.attempts import recorded_request
+from claim_assess.llm.attempts import recorded_request, request_body
 
 T = TypeVar("T")
-_INVALID_OUTPUT = "invalid output"  # how the client's record of an attempt with an invalid answer begins
+_INVALID_OUTPUT = "invalid output"
+_FORMATS: dict[str, Any] = {}  # schema name -> its response_format as recorded (plain JSON), built once  # how the client's record of an attempt with an invalid answer begins
 
 
 def _answered(call: Mapping[str, Any]) -> bool:
     status = call["status"]
     return call["error"] is None and type(status) is int and 200 <= status < 300 and call["response"] is not None
+
+
+def _response_format(prompt: Any) -> Any:
+    # The schemas are constants of the prompts module; messages are plain strings, so with this plain copy the whole
+    # request compares equal to the parsed record without a deep walk per question.
+    found = _FORMATS.get(prompt.schema_name)
+    if found is None:
+        found = _FORMATS[prompt.schema_name] = recorded_request(prompt)["response_format"]
+    return found
 
 
 class RecordedAnswers:
@@ -40,7 +50,7 @@ class RecordedAnswers:
         what = f"the {prompt.purpose} question" + (f" for line item {prompt.item_id}" if prompt.item_id else "")
         if not attempts:
             raise EvidenceMissing(f"the decision cites no call answering {what}")
-        request = recorded_request(prompt)
+        request = request_body(prompt, _response_format(prompt))
         for call in attempts:
             if call["request"] != request:
                 raise EvidenceMissing(f"cited call {call['call_id']} sent another request than {what} makes now")
