@@ -166,3 +166,26 @@ def test_the_cli_exits_0_1_2_and_prints_one_json_object(case):
     assert cli(case, "--input", str(case / "missing")).returncode == 2
     assert cli(case, "--input", str(case / "data"), "--run", "no-such-run").returncode == 2
     assert cli(case).returncode == 2  # --replay without --input
+
+
+def test_a_cited_call_whose_request_was_changed_and_re_hashed_is_missing_evidence(case):
+    values = records(case)
+    seq, target = next((i, v) for i, v in enumerate(values) if v["llm_calls"])
+    changed = target["llm_calls"][0]["call_id"]
+    path = ledger(case) / "llm_calls.jsonl"
+    out = []
+    for line in path.read_bytes().splitlines(True):
+        call = parse_canonical(line)
+        if call["call_id"] == changed:
+            call = {k: v for k, v in call.items() if k != "record_hash"}
+            call["request"] = {**call["request"], "max_completion_tokens": 1}
+            call["record_hash"] = new_hash = record_hash_of(call)
+            line = canonical_bytes(call) + b"\n"
+        out.append(line)
+    path.write_bytes(b"".join(out))
+    refs = [{**r, "record_hash": new_hash} if r["call_id"] == changed else r for r in target["llm_calls"]]
+    values[seq] = {**target, "llm_calls": refs}
+    rewrite_and_resign(case, values)
+    assert verify_ledger(ledger(case)).ok  # every hash and signature agrees again
+    (verdict,) = replay(case).problems
+    assert (verdict.seq, verdict.status) == (seq, "evidence_missing") and "another request" in verdict.message
