@@ -43,7 +43,8 @@ from claim_assess.drivers.options import EXIT_FAILED, EXIT_OK, EXIT_USAGE, comma
 # Imported only when asked for: the soak sets up Ray for its own process at import, which the engine runs of the
 # main benchmark must never inherit.
 SUBCOMMANDS = {"ledger": "claim_assess.bench.ledger", "faults": "claim_assess.bench.faults",
-               "scale": "claim_assess.bench.scale", "injection": "claim_assess.bench.injection"}
+               "scale": "claim_assess.bench.scale", "injection": "claim_assess.bench.injection",
+               "replay": "claim_assess.bench.replay"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  ledger   the ledger benchmark: appends/s with fsync on, verify records/s and memory\n"
         "  faults   the soak: claims under simulator faults while actors are being killed\n"
         "  scale    a million claims: dry-run throughput, peak memory, time to the first call, driver memory\n"
+        "  replay   verify --replay: decisions per CPU-second and peak memory on 100,000 decisions\n"
         "  injection  the prompt-injection referee: detection, false positives and harm, detector on and off",
         exit_codes=[(EXIT_OK, "every run completed with one decision per claim and an intact ledger "
                               "(missed targets fail only with --strict)"),

@@ -20,7 +20,9 @@
     │   ├── LedgerCorruptError            a bad record before the tail (names the seq)
     │   ├── LedgerWriteError              a write or fsync failed; the writer has stopped
     │   ├── CanonicalFormError            bytes are not the canonical form of what they parse to
-    │   └── InvalidRecordError            a record handed to the ledger is malformed (nothing written)
+    │   ├── InvalidRecordError            a record handed to the ledger is malformed (nothing written)
+    │   └── EvidenceMissing               replay: a decision's claim, policy or cited call is absent or not what
+    │                                     the decision recorded (that decision cannot be re-derived)
     └── RunError                          the run itself cannot go on (config, cluster, actors)
         └── ConfigError                   a flag or setting is invalid
 
@@ -111,6 +113,11 @@ class CanonicalFormError(LedgerError):
 
 class InvalidRecordError(LedgerError):
     """A decision or LLM call record handed to the ledger is malformed; nothing was written."""
+
+
+class EvidenceMissing(LedgerError):
+    """Replay cannot re-derive a decision: its claim or policy is not in the dataset or does not match the recorded
+    digest, or a call it cites is absent, changed, or asked something other than what the rules ask now."""
 
 
 class RunError(ClaimAssessError):

@@ -3,7 +3,10 @@
 It reads the ledger (every decision and every LLM call the runs recorded) and checks that each record is
 intact and still linked to the one before it, that every decision's LLM calls are there, and that every
 signed checkpoint is genuine and matches the records it covers. With --prove CLAIM_ID it prints the proof
-that one claim's decision is covered by a signed checkpoint, and checks it.
+that one claim's decision is covered by a signed checkpoint, and checks it. With --replay --input DATASET it
+re-derives every decision (of --run, or all) from the dataset's claim and policy and the recorded LLM answers, by
+the current rules, and says which reproduce, which differ (the field), which lack evidence, which were made under
+other rules.
 
 Run it on a ledger no run is writing to: a write in flight looks like a torn last line.
 
@@ -27,10 +30,12 @@ from claim_assess.errors import LedgerError
 from claim_assess.ledger.prove import InclusionReport, prove_claim
 from claim_assess.ledger.verify import VerifyReport, verify_ledger
 from claim_assess.run.workspace import Workspace
+from claim_assess.drivers.verify_replay import replay
 
 EXIT_CODES = [
     (EXIT_OK, "the ledger is intact (with --prove: the proof is valid)"),
-    (EXIT_FAILED, "integrity failure: the first bad record or checkpoint and what is wrong are printed"),
+    (EXIT_FAILED, "integrity failure: the first bad record or checkpoint and what is wrong are printed; with "
+                  "--replay a decision that differs or lacks its evidence"),
     (EXIT_USAGE, "usage or I/O: bad flags, no readable ledger; with --prove also no such claim, or a "
                  "decision no signed checkpoint covers yet"),
 ]
@@ -39,7 +44,7 @@ EXIT_CODES = [
 def _parser() -> argparse.ArgumentParser:
     parser = command_parser("verify", __doc__, exit_codes=EXIT_CODES,
                             example="claim-assess verify --workspace workspace --public-key signing_key.pub")
-    where = parser.add_mutually_exclusive_group(required=True)
+    where = parser.add_mutually_exclusive_group()
     where.add_argument("--workspace", type=Path, help="workspace directory; the ledger is WORKSPACE/ledger")
     where.add_argument("--ledger", type=Path, help="the ledger directory itself")
     parser.add_argument("--public-key", type=Path, metavar="FILE",
@@ -48,7 +53,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="a trusted copy of the newest checkpoint (its line or a copied checkpoints.jsonl)")  # fmt: skip
     parser.add_argument("--prove", metavar="CLAIM_ID",
                         help="print and check the inclusion proof of this claim's decision")  # fmt: skip
-    add_run(parser, "with --prove: the decision of this run")
+    parser.add_argument("--replay", action="store_true", help="re-derive the decisions (needs --input)")
+    parser.add_argument("--input", metavar="DATASET", help="with --replay: the dataset the decisions were made on")
+    add_run(parser, "with --prove: the decision of this run; with --replay: only this run's decisions")
     parser.add_argument("--jobs", type=positive_int("--jobs"), default=None,
                         help="processes for parsing (default: automatic)")
     parser.add_argument("--json", action="store_true", help="print a machine-readable report")
@@ -102,9 +109,15 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     out = out or sys.stdout
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.run is not None and args.prove is None:
-        parser.error("--run needs --prove")
-    directory = args.ledger if args.ledger is not None else Workspace(args.workspace).ledger_dir
+    if args.run is not None and args.prove is None and not args.replay:
+        parser.error("--run needs --prove or --replay")
+    if args.replay != (args.input is not None) or (args.replay and args.prove is not None):
+        parser.error("--replay needs --input DATASET (and no --prove); --input goes with --replay")
+    if args.ledger is None and args.workspace is None and not args.replay:
+        parser.error("one of the arguments --workspace --ledger is required")
+    directory = args.ledger if args.ledger is not None else Workspace(args.workspace or "workspace").ledger_dir
+    if args.replay:
+        return replay(args, directory, out)
     try:
         if args.prove is not None:
             proof = prove_claim(directory, args.prove, args.run, public_key_path=args.public_key)

@@ -5,7 +5,7 @@ The design's layers, bottom up (a package may import the ones below it, never on
     claim_assess.{errors, strict_json, credentials, files, stats, logs}   shared base
     claims  ->  llm  ->  simulator, ledger (beside llm)                    the pure core: no Ray, ever
     run (settings, workspace, summary, ...; Ray only through actors)
-    report, plan (the run's data modules, never its orchestration)
+    report, plan, replay (the run's data modules, never its orchestration)
     actors (the Ray shells)  ->  drivers (entry points)                    bench/ is never imported by any of them
 """
 
@@ -30,10 +30,11 @@ ALLOWED = {
     "run": {"claims", "llm", "simulator", "ledger", "report", "plan", "actors"},
     "report": {"claims", "llm", "ledger", "run"},
     "plan": {"claims", "llm", "run"},
+    "replay": {"claims", "llm", "ledger", "run"},
 }
 # The run's data: what report and plan may read of a run (its orchestration reaches Ray and writes the report).
 RUN_DATA = {"settings", "workspace", "summary", "journal", "timeline", "progress", "outcome"}
-PURE = ("claims", "llm", "simulator", "ledger", "report", "plan")
+PURE = ("claims", "llm", "simulator", "ledger", "report", "plan", "replay")
 MAX_DRIVER_LINES, MAX_FUNCTION_LINES = 150, 60
 
 
@@ -67,7 +68,7 @@ def test_each_package_imports_only_the_layers_below_it(package):
                 continue
             if parts[1] not in ALLOWED[package]:
                 offenders.append(f"{path.relative_to(ROOT)} imports {name}")
-            elif package in ("report", "plan") and parts[1] == "run" and (len(parts) < 3 or parts[2] not in RUN_DATA):
+            elif package in ("report", "plan", "replay") and parts[1] == "run" and (len(parts) < 3 or parts[2] not in RUN_DATA):
                 offenders.append(f"{path.relative_to(ROOT)} imports the run's orchestration ({name})")
     assert offenders == []
 

@@ -87,6 +87,26 @@ class AttemptRecord:
         }
 
 
+def request_body(prompt: Any, response_format: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What the Chat Completions call sends besides the model (and what its attempt records keep).
+
+    Here, not in the client, so that replay (``claim_assess.replay``) can rebuild the exact request a prompt makes
+    without importing the openai client. ``prompt`` is a ``claims.prompts.PromptSpec`` or alike; ``response_format``
+    is its ``response_format()`` when the caller already holds it (replay builds it once per schema: the schema's
+    deep copy is half the cost of a request)."""
+    return {
+        "messages": [dict(m) for m in prompt.messages],
+        "response_format": prompt.response_format() if response_format is None else response_format,
+        "max_completion_tokens": prompt.max_completion_tokens,
+        "temperature": 0,
+    }
+
+
+def recorded_request(prompt: Any) -> Any:
+    """The request of ``prompt`` as an llm_call/1 record holds it (plain dicts and lists)."""
+    return _plain(request_body(prompt))
+
+
 def _plain(value: Any) -> Any:
     """Mappings and sequences (e.g. a PromptSpec's tuples) as plain dicts and lists."""
     if isinstance(value, Mapping):

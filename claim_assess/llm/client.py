@@ -32,7 +32,7 @@ from claim_assess.errors import (
 )
 from claim_assess.credentials import Redactor, public_endpoint
 from claim_assess.llm.accounting import ABANDONED, OK, LLMUsage
-from claim_assess.llm.attempts import AttemptRecord, new_call_id, rfc3339, utc_now
+from claim_assess.llm.attempts import AttemptRecord, new_call_id, request_body, rfc3339, utc_now
 from claim_assess.llm.diagnosis import provider_said, what_to_change
 from claim_assess.llm.limiter import AttemptOutcome, Limiter, estimate_prompt_tokens
 from claim_assess.llm.retry import ErrorKind, RetryPolicy, classify, retry_hint
@@ -157,7 +157,7 @@ class LLMClient:
         """
         policy = self._policy
         reserve = estimate_prompt_tokens(prompt.messages) + prompt.max_completion_tokens
-        request = _request_body(prompt)  # once per call, not per attempt: every attempt sends the same body
+        request = request_body(prompt)  # once per call, not per attempt: every attempt sends the same body
         started = self._clock()
         attempt = invalid = 0
         try:
@@ -313,17 +313,6 @@ class LLMClient:
             return _Attempt(value=content, kind=ErrorKind.INVALID_OUTPUT, status=status,
                             error=f"invalid output: {_short(str(exc))}")
         return _Attempt(value=value, ok=True, status=status)
-
-
-
-def _request_body(prompt: PromptLike) -> dict[str, Any]:
-    """What the Chat Completions call sends besides the model (and what its attempt records keep)."""
-    return {
-        "messages": [dict(m) for m in prompt.messages],
-        "response_format": prompt.response_format(),
-        "max_completion_tokens": prompt.max_completion_tokens,
-        "temperature": 0,
-    }
 
 
 def _content_of(completion: Any) -> str | None:

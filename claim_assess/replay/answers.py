@@ -1,0 +1,63 @@
+"""The replay's advisor: answers each question the rules ask from the recorded calls the decision cites.
+
+No network and no LLM client: a question (a ``PromptSpec``) is matched to the cited attempts of its purpose and line
+item, every one of which must have sent exactly the request this prompt makes now (``llm.attempts.recorded_request``,
+the same body the client sends); otherwise the evidence does not support the decision and replay says so rather
+than guessing. The recorded outcome of the call is then given back as the client gave it: the parsed answer of a
+successful attempt, InvalidOutputError when the last attempt's answer broke the schema, LLMCallError when the endpoint
+refused the request's content (what else ends a call without an answer leaves no decision, so it is never cited).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from claim_assess.errors import EvidenceMissing, InvalidOutputError, LLMCallError
+from claim_assess.llm.attempts import recorded_request, request_body
+
+T = TypeVar("T")
+_INVALID_OUTPUT = "invalid output"
+_FORMATS: dict[str, Any] = {}  # schema name -> its response_format as recorded (plain JSON), built once  # how the client's record of an attempt with an invalid answer begins
+
+
+def _answered(call: Mapping[str, Any]) -> bool:
+    status = call["status"]
+    return call["error"] is None and type(status) is int and 200 <= status < 300 and call["response"] is not None
+
+
+def _response_format(prompt: Any) -> Any:
+    # The schemas are constants of the prompts module; messages are plain strings, so with this plain copy the whole
+    # request compares equal to the parsed record without a deep walk per question.
+    found = _FORMATS.get(prompt.schema_name)
+    if found is None:
+        found = _FORMATS[prompt.schema_name] = recorded_request(prompt)["response_format"]
+    return found
+
+
+class RecordedAnswers:
+    """``answer(prompt, parse)`` for ``claims.pipeline.assess_claim_now``, from one decision's cited calls."""
+
+    def __init__(self, calls: list[dict[str, Any]]) -> None:
+        self._calls: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
+        for call in calls:  # citation order: a call's attempts stay in the order they were made
+            self._calls.setdefault((call["purpose"], call["item_id"]), []).append(call)
+        self.asked: list[str] = []  # call_ids of the attempts the rules' questions used, in question order
+
+    def __call__(self, prompt: Any, parse: Callable[[str], T]) -> T:
+        key = (prompt.purpose, prompt.item_id)
+        attempts = self._calls.pop(key, None)
+        what = f"the {prompt.purpose} question" + (f" for line item {prompt.item_id}" if prompt.item_id else "")
+        if not attempts:
+            raise EvidenceMissing(f"the decision cites no call answering {what}")
+        request = request_body(prompt, _response_format(prompt))
+        for call in attempts:
+            if call["request"] != request:
+                raise EvidenceMissing(f"cited call {call['call_id']} sent another request than {what} makes now")
+        self.asked.extend(call["call_id"] for call in attempts)
+        last = attempts[-1]
+        if _answered(last):
+            return parse(last["response"])
+        if str(last["error"] or "").startswith(_INVALID_OUTPUT):  # the client gave up on invalid answers
+            raise InvalidOutputError(f"recorded: {last['error']}")
+        raise LLMCallError(f"recorded: {last['error']}", last["status"])
