@@ -7,6 +7,7 @@ the actor is async, and each claim's coverage calls run concurrently.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import ray
@@ -53,6 +54,7 @@ class AssessorActor:
             return await ledger.append_calls.remote(calls)
 
         reporter = ProgressReporter(name, lambda batch: progress.report.remote(batch))
+        self._metrics, self._flusher = metrics, None
         self._core = ClaimAssessor(name=name, run_id=run_id, book=book, client=client, append=append,
                                    reporter=reporter, metrics=metrics, log_calls=log_calls)
         log.info("%s ready on node %s (%s, model %s)", name, self.node_id()[:8], client.endpoint, client.model)
@@ -65,6 +67,8 @@ class AssessorActor:
         return ray.get_runtime_context().get_node_id()
 
     async def assess(self, entry: ClaimEntry) -> ClaimOutcome:
+        if self._flusher is None:  # started here: the actor's event loop runs its calls, not its constructor
+            self._flusher = asyncio.get_running_loop().create_task(self._metrics.keep_flushing())
         return await self._core.assess(entry)
 
     def flush(self) -> None:

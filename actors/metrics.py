@@ -28,10 +28,11 @@ the admission and the ledger gauges are set a few times a second at most and go 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter as Tally
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from ray.util.metrics import Counter, Gauge, Histogram
 
@@ -91,6 +92,14 @@ class RunMetrics:
     def requests_in_flight(self, actor: str, count: int) -> None:
         self._inflight_due[actor] = count
         self._flush_when_due()
+
+    async def keep_flushing(self, sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
+        """Flush once a period whether or not anything happens, until cancelled. Why: tallies are otherwise handed
+        over only by the next event after the period, and an assessor whose requests all hang on a slow provider has
+        no next event: the dashboard showed no requests at all for exactly the run an operator is looking at."""
+        while True:
+            await sleep(self._every_s)
+            self._flush_when_due()
 
     def _flush_when_due(self) -> None:
         if self._clock() >= self._due_at:

@@ -3,6 +3,10 @@ dashboard sees the same totals, from a handful of metric calls a second instead 
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
 from claim_assess.actors.metrics import RunMetrics
 from claim_assess.llm.attempts import AttemptRecord
 from test_shared_limiter import FakeClock
@@ -76,3 +80,22 @@ def test_a_broken_metrics_agent_never_reaches_the_caller():
     m.requests = Broken()
     m.attempt(attempt())
     m.flush()  # no exception
+
+
+def test_tallies_reach_ray_once_a_period_even_when_nothing_else_happens():
+    """An assessor whose requests all hang has no next event: the period alone must hand its tallies over."""
+    clock = FakeClock()
+    m = metrics(clock)
+    m.attempt(attempt())
+    periods: list[float] = []
+
+    async def one_period_passes(seconds: float) -> None:
+        periods.append(seconds)
+        clock.now += seconds
+        if len(periods) == 3:
+            raise asyncio.CancelledError  # the actor's task is cancelled when it ends
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(m.keep_flushing(sleep=one_period_passes))
+    assert periods == [1.0, 1.0, 1.0]
+    assert m.requests.calls == [(1, {"run_id": "r1", "status": "200", "purpose": "coverage"})]  # once, not thrice
