@@ -60,9 +60,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "claim_assess" / "data" / "sample"
 SEED_VARIABLE = "CLAIM_ASSESS_KILL_SEED"
 POINTS_VARIABLE = "CLAIM_ASSESS_KILL_POINTS"
-# The soak is 20 points in 2 chains (22+ drivers, 6-16 min here); the suite draws 10 in one chain, a new
+# The soak is 20 points in 2 chains (22+ drivers, 6-16 min here); the suite draws 8 in one chain, a new
 # seed each run, every phase at least once (CLAIM_ASSESS_KILL_POINTS=20 runs the soak: README, "kill -9 anywhere").
-POINTS = int(os.environ.get(POINTS_VARIABLE) or 10)
+POINTS = int(os.environ.get(POINTS_VARIABLE) or 8)
 CHAINS = 2 if POINTS >= 16 else 1
 LATE = ("checkpoint", "results", "summary", "report")  # every claim is back: the phases a run ends with
 TARGETS = ("start", "resume-start", "decide", *LATE)
