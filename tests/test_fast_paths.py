@@ -429,7 +429,7 @@ def test_the_pre_check_passes_every_text_a_pattern_matches() -> None:
         if any(p.search(normalized) for p in INJECTION_PATTERNS.values()):
             assert check.may_match(normalized), repr(text)
         # screening's own pre-check names every alternative that matches, from the text's characters alone
-        candidates = screening._PRE_CHECK.candidates_folded(screening._folded(reading.read_characters(text)))
+        candidates = screening.pre_check().candidates_folded(screening._folded(reading.read_characters(text)))
         for index, (name, pattern) in enumerate(alternatives):
             if pattern.search(normalized):
                 assert index in candidates, (repr(text), name, pattern.pattern[:60])
@@ -492,7 +492,7 @@ def test_the_letters_alone_hold_every_word_of_the_reading() -> None:
     # The pre-check reads the words of a text's characters (read_characters), not of its whole reading
     # (normalize_text) unless letters may be spaced out: it is sound only if the first hold the second.
     for text in _texts(2000, 11):
-        words = screening._PRE_CHECK.words(screening._folded(reading.read_characters(text)))
+        words = screening.pre_check().words(screening._folded(reading.read_characters(text)))
         assert set(re.findall(r"[a-z0-9@$]+", normalize_text(text))) <= words, repr(text)
 
 

@@ -83,7 +83,12 @@ _ALTERNATIVES: tuple[tuple[str, str], ...] = tuple(
 # "instructions"), so only a text that holds the words of some alternative runs it (claims/required_text.py).
 # The words are those of the text's characters as ``read_characters`` reads them, leetspeak words read as
 # words (the equivalents), so the same test holds for the reading the patterns run over.
-_PRE_CHECK = RequiredText.of([(source, FLAGS) for _, source in _ALTERNATIVES], LEET, LEET_VARIANTS)
+# Derived when first needed, not at import: reading every alternative's words takes about 0.2 s, and the driver
+# imports this module on its way to the first LLM call without screening a claim itself (the assessors do).
+@functools.cache
+def pre_check() -> RequiredText:
+    return RequiredText.of([(source, FLAGS) for _, source in _ALTERNATIVES], LEET, LEET_VARIANTS)
+
 _MAX_DECODING_DEPTH = 2  # base64 inside base64 inside the text, no deeper
 
 
@@ -101,15 +106,15 @@ def _folded(letters: str) -> str:
     """The pre-check's fold of the reading of ``letters`` (``read_characters`` of a text). The fold of the
     characters holds the reading's words, leetspeak included, but for spaced-out letters: where there may be
     some, the words are those of the reading itself."""
-    folded = _PRE_CHECK.fold(letters)
+    folded = pre_check().fold(letters)
     if _SPACED_GATE.search(" " + folded) is not None:
-        folded = _PRE_CHECK.fold(read(letters))
+        folded = pre_check().fold(read(letters))
     return folded
 
 
 def _find(text: str, depth: int = 0) -> tuple[str, ...]:
     letters = read_characters(text)
-    candidates = _PRE_CHECK.candidates_folded(_folded(letters))
+    candidates = pre_check().candidates_folded(_folded(letters))
     found = _matches(read(letters), candidates) if candidates else set()
     if depth < _MAX_DECODING_DEPTH and has_base64_run(letters):
         for decoded in decoded_texts(text):
@@ -121,7 +126,7 @@ def _may_hold_instruction(text: str) -> bool:
     """False only if ``find_injection`` finds nothing in ``text`` nor in any of its lines (the pre-check, and
     the base64 decoder)."""
     letters = read_characters(text)
-    return _PRE_CHECK.may_match_folded(_folded(letters)) or (has_base64_run(letters) and bool(decoded_texts(text)))
+    return pre_check().may_match_folded(_folded(letters)) or (has_base64_run(letters) and bool(decoded_texts(text)))
 
 
 # A claim's texts are screened, then redacted for the assessment prompt and for each coverage prompt: the
