@@ -25,10 +25,12 @@ def cov_answer(status="covered", category="engine", component="oil pump", confid
 class FakeAdvisor:
     """Answers by purpose; per-item coverage answers may be JSON text, an exception, or an awaitable gate."""
 
-    def __init__(self, coverage=None, assessment=APPROVE, gate_at: int | None = None):
+    def __init__(self, coverage=None, assessment=APPROVE, gate_at: int | None = None, facts_check=None):
         self.coverage = coverage or {}
         self.assessment = assessment
+        self.facts_check = assessment if facts_check is None else facts_check  # a consistent model by default
         self.calls: list[tuple[str, str | None]] = []
+        self.prompts: dict[str, object] = {}  # the last prompt asked, by purpose
         self.in_flight = 0
         self.max_in_flight = 0
         self.gate_at = gate_at
@@ -36,6 +38,7 @@ class FakeAdvisor:
 
     async def ask(self, prompt, parse):
         self.calls.append((prompt.purpose, prompt.item_id))
+        self.prompts[prompt.purpose] = prompt
         extract_payload(prompt.messages)  # every prompt must carry a parseable data block
         if prompt.purpose == "coverage":
             self.in_flight += 1
@@ -49,7 +52,7 @@ class FakeAdvisor:
             finally:
                 self.in_flight -= 1
         else:
-            answer = self.assessment
+            answer = self.facts_check if prompt.purpose == "facts_check" else self.assessment
         if isinstance(answer, BaseException):
             raise answer
         return parse(answer if isinstance(answer, str) else json.dumps(answer))
@@ -73,8 +76,66 @@ def test_happy_path_rule_covered_approves():
     assert (a.decision, a.reasons, a.payout, a.currency, a.gate) == ("APPROVE", ("COVERED",), Decimal("972.90"),
                                                                       "CHF", "PASS")
     assert a.claimed_total == a.covered_total == Decimal("1000.00") and a.confidence == 0.9 and a.error is None
-    assert advisor.calls == [("assessment", None)]
+    # paid automatically, so rule 7b asked the facts check too
+    assert advisor.calls == [("assessment", None), ("facts_check", None)]
     assert tuple(stages) == STAGES
+
+
+TEXT_MARK = "Zanzibar"  # in every free text of the claim below, and nowhere else
+
+
+def _texts_marked() -> dict:
+    raw = claim_dict()
+    raw["narrative"] = f"The oil pump failed on the motorway near {TEXT_MARK}; the garage replaced it."
+    for document in raw["documents"]:
+        document["text"] = f"Invoice from the {TEXT_MARK} garage"
+    for line in raw["line_items"]:
+        line["description"] = f"{TEXT_MARK} {line['description']}"
+    return raw
+
+
+def test_the_facts_check_is_shown_no_free_text_of_the_claim():
+    advisor = FakeAdvisor()
+    a = run(entry(_texts_marked()), advisor)
+    assert a.decision == "APPROVE" and [p for p, _ in advisor.calls][-2:] == ["assessment", "facts_check"]
+    full, check = advisor.prompts["assessment"], advisor.prompts["facts_check"]
+    assert TEXT_MARK in json.dumps(full.messages)  # the assessment reads the texts ...
+    assert TEXT_MARK not in json.dumps(check.messages)  # ... the facts check none of them
+    facts = extract_payload(check.messages)
+    assert "narrative" not in facts["claim"] and facts["task"] == "facts_check"
+    assert all("text" not in d for d in facts["claim"]["documents"]) and facts["claim"]["documents"]
+    assert all("description" not in c for c in facts["coverage"]) and facts["coverage"]
+    # the facts themselves are the assessment's, unchanged
+    shown = extract_payload(full.messages)
+    assert facts["reconciliation"] == shown["reconciliation"] and facts["payout"] == shown["payout"]
+
+
+@pytest.mark.parametrize("recommendation", ["REFER", "REJECT"])
+def test_a_facts_check_that_does_not_approve_sends_the_claim_to_a_person(recommendation):
+    check = {**APPROVE, "recommendation": recommendation, "confidence": 0.3}
+    a = run(entry(), FakeAdvisor(facts_check=check))
+    assert (a.decision, a.reasons[0]) == ("REFER", "FACTS_DISAGREE")
+    assert a.payout == Decimal("972.90") and a.confidence == 0.9  # the proposal and the assessment's confidence
+
+
+def test_only_the_facts_checks_recommendation_counts():
+    # seeing less by design, it may be unsure or call the documentation thin: neither refers the claim
+    check = {"recommendation": "APPROVE", "confidence": 0.2, "rationale": "texts withheld",
+             "flags": ["insufficient_documentation"]}
+    a = run(entry(), FakeAdvisor(facts_check=check))
+    assert (a.decision, a.reasons) == ("APPROVE", ("COVERED",))
+
+
+def test_no_facts_check_for_a_claim_a_person_will_see_anyway():
+    advisor = FakeAdvisor(assessment={**APPROVE, "recommendation": "REFER"})
+    a = run(entry(), advisor)
+    assert (a.decision, a.reasons[0]) == ("REFER", "LLM_REFER")
+    assert [p for p, _ in advisor.calls] == ["assessment"]
+
+
+def test_a_facts_check_that_stays_invalid_fails_the_claim_under_its_name():
+    a = run(entry(), FakeAdvisor(facts_check=InvalidOutputError("not JSON")))
+    assert a.decision == "FAILED" and a.error.startswith("facts check: invalid output") and a.failure == "llm"
 
 
 def test_coverage_calls_run_concurrently():

@@ -20,7 +20,7 @@ from claim_assess.claims import synthetic
 from claim_assess.claims.dataset import read_dataset
 from claim_assess.claims.models import Claim, Policy, normalize_name
 from claim_assess.claims.pipeline import assess_claim
-from claim_assess.claims.prompts import ASSESSMENT_SCHEMA_NAME, extract_payload
+from claim_assess.claims.prompts import ASSESSMENT_SCHEMA_NAME, FACTS_CHECK_SCHEMA_NAME, extract_payload
 from claim_assess.claims.screening import find_injection
 from claim_assess.drivers import generate as cli
 from claim_assess.simulator import tasks as sim_tasks
@@ -68,7 +68,7 @@ class ContraryAdvisor:
         self.confidence, self.flags = confidence, flags
 
     async def ask(self, prompt, parse):
-        if prompt.schema_name == ASSESSMENT_SCHEMA_NAME:
+        if prompt.schema_name in (ASSESSMENT_SCHEMA_NAME, FACTS_CHECK_SCHEMA_NAME):  # the same answer to both
             answer = {"recommendation": self.recommendation, "confidence": self.confidence,
                       "rationale": "contrary", "flags": self.flags}
         else:

@@ -80,7 +80,8 @@ def item_of(result: Assessment, item_id: str):
 @pytest.fixture(scope="module")
 def clean():
     result, advisor = with_simulator(one_llm_item_claim())
-    assert result.decision == "APPROVE" and purposes(advisor) == ["coverage", "assessment"]
+    # paid automatically: rule 7b's facts check follows the assessment
+    assert result.decision == "APPROVE" and purposes(advisor) == ["coverage", "assessment", "facts_check"]
     assert item_of(result, "L2").status == "covered"
     return result
 
@@ -108,7 +109,7 @@ def test_coverage_that_stays_invalid_becomes_review_and_the_claim_is_referred(cl
 def test_invalid_coverage_answers_then_a_good_one_decide_as_if_clean(clean, faults):
     result, advisor = with_simulator(one_llm_item_claim(), fault_script=faults)
     assert (result.decision, result.reasons, result.payout) == (clean.decision, clean.reasons, clean.payout)
-    assert purposes(advisor) == ["coverage"] * len(faults) + ["assessment"]
+    assert purposes(advisor) == ["coverage"] * len(faults) + ["assessment", "facts_check"]
 
 
 @pytest.mark.parametrize("fault", ["rate_invalid_json", "rate_schema_violation"])
@@ -224,7 +225,9 @@ def test_assessment_refused_empty_or_cut_off_fails_the_claim(steps, fragment):
 def test_misbehaviour_within_the_bound_then_a_good_answer_is_assessed(steps):
     result, advisor, served = with_scripted(rule_only_claim(), {"claim_assessment": steps})
     assert result.decision == "APPROVE" and result.error is None
-    assert len(advisor.attempts) == len(served) == (len(steps) if steps[-1] == "ok" else len(steps) + 1)
+    assessment = len(steps) if steps[-1] == "ok" else len(steps) + 1
+    assert len(advisor.attempts) == len(served) == assessment + 1  # and the facts check, answered at once
+    assert served[-1] == ("claim_facts_check", "ok")
 
 
 # --- whatever the model returns, only InvalidOutputError comes out of the answer parsers -------------------

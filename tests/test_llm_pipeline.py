@@ -49,4 +49,4 @@ def test_generated_claims_reach_their_predicted_outcomes_through_the_simulator(t
     assert len(attempts) == served["requests"] == served["successes"] == stats.requests > 0
     assert sum(a.prompt_tokens for a in attempts) == served["prompt_tokens"]
     assert sum(a.completion_tokens for a in attempts) == served["completion_tokens"]
-    assert {a.purpose for a in attempts} == {"coverage", "assessment"}
+    assert {a.purpose for a in attempts} == {"coverage", "assessment", "facts_check"}

@@ -8,9 +8,16 @@ Deviation from spec 2.6, documented in docs/rules-and-formats.md: rule 5b, right
 the claim to a human (LLM_COVERAGE_UNVERIFIED) when line items the model (not a rule) judged covered raise
 the payout well above what the rule-covered items alone would pay. It is a second line of defence against
 prompt injection that does not depend on recognising the text: it caps what the model's coverage answers can
-add without a person looking. It does not cover the other way an order the screening missed moves money: an
-assessment swayed to APPROVE a claim it would have referred (rows 6-7 then do not fire); see
-docs/rules-and-formats.md for what the corpus measures of both.
+add without a person looking.
+
+Second deviation, rule 7b (FACTS_DISAGREE): the other way an order the screening missed moves money is an
+assessment swayed to APPROVE a claim it would have referred (rules 6-7 then do not fire). So a claim the table
+would pay automatically (APPROVE or PARTIAL) is first asked once more, on its facts alone (``facts_check_prompt``:
+no narrative, no document text, no line description, so no text of the claimant's can reach that call), and goes
+to a person unless that check recommends APPROVE too. Only the check's recommendation counts: it sees less by
+design, so its confidence and flags (a model without the documents' texts may rightly be unsure, or call the
+documentation thin) are no sign that a text swayed the full assessment. Both deviations and what the corpus
+measures of them are in docs/rules-and-formats.md.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ LLM_COVERAGE_UNVERIFIED = "LLM_COVERAGE_UNVERIFIED"
 LLM_REFER = "LLM_REFER"
 LOW_CONFIDENCE = "LOW_CONFIDENCE"
 LLM_DISAGREES = "LLM_DISAGREES"
+FACTS_DISAGREE = "FACTS_DISAGREE"
 HIGH_VALUE = "HIGH_VALUE"
 ZERO_PAYOUT = "ZERO_PAYOUT"
 PARTIALLY_COVERED = "PARTIALLY_COVERED"
@@ -55,7 +63,8 @@ MIN_ASSESSMENT_CONFIDENCE = 0.6
 LLM_COVERAGE_MAX_ADDED = Decimal("500.00")
 LLM_COVERAGE_MAX_SHARE = Decimal("0.5")
 # The version of these rules (the decision table, payout, coverage order) recorded with every decision.
-RULES_VERSION = "claims-rules/2"
+RULES_VERSION = "claims-rules/3"
+AUTO_PAID = (APPROVE, PARTIAL)  # the decisions that pay without a person looking
 _ZERO_MONEY = Decimal("0.00")
 
 
@@ -80,7 +89,10 @@ def hard_check_decides(screening: Screening) -> bool:
 
 
 def decide(reconciliation: Reconciliation, screening: Screening, coverage: Sequence[ItemCoverage],
-           payout: PayoutBreakdown, answer: AssessmentAnswer | None, policy: Policy) -> Decision:
+           payout: PayoutBreakdown, answer: AssessmentAnswer | None, policy: Policy,
+           facts_check: AssessmentAnswer | None = None) -> Decision:
+    """The table's decision. ``facts_check`` is the facts-only answer (rule 7b), asked only when the decision
+    without it is one of AUTO_PAID (``needs_facts_check``)."""
     flags = flag_codes(screening, answer)
     applied = list(screening.hard_checks_failed) + list(reconciliation.reason_codes()) + list(flags)
 
@@ -109,6 +121,8 @@ def decide(reconciliation: Reconciliation, screening: Screening, coverage: Seque
         return result(REFER, rule6, answer.confidence)
     if answer.recommendation == "REJECT":  # 7
         return result(REFER, [LLM_DISAGREES], answer.confidence)
+    if facts_check is not None and facts_check.recommendation != "APPROVE":  # 7b
+        return result(REFER, [FACTS_DISAGREE], answer.confidence)
     if payout.payout > policy.auto_approve_limit:  # 8
         return result(REFER, [HIGH_VALUE], answer.confidence)
     if payout.payout == 0:  # 9
@@ -116,6 +130,11 @@ def decide(reconciliation: Reconciliation, screening: Screening, coverage: Seque
     if NOT_COVERED in statuses:  # 10
         return result(PARTIAL, [PARTIALLY_COVERED], answer.confidence)
     return result(APPROVE, [COVERED_CODE], answer.confidence)  # 11
+
+
+def needs_facts_check(decision: Decision) -> bool:
+    """Rule 7b asks the facts check of every claim the table would otherwise pay automatically."""
+    return decision.decision in AUTO_PAID
 
 
 def rule_covered_payout(coverage: Sequence[ItemCoverage], payout: PayoutBreakdown, policy: Policy) -> Decimal:

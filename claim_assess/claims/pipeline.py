@@ -26,7 +26,7 @@ from typing import Any, Protocol, TypeVar
 from claim_assess.errors import ClaimInputError, EndpointError, InvalidOutputError, LLMError
 from claim_assess.claims.coverage import ItemCoverage, from_llm_answer, match_by_rule, not_assessed
 from claim_assess.claims.dataset import ClaimEntry
-from claim_assess.claims.decision import FAILED, decide, hard_check_decides
+from claim_assess.claims.decision import FAILED, decide, hard_check_decides, needs_facts_check
 from claim_assess.claims.models import MAX_MONEY, Claim, LineItem, Policy, is_identifier, parse_claim
 from claim_assess.claims.payout import compute_payout
 from claim_assess.claims.prompts import (
@@ -34,6 +34,7 @@ from claim_assess.claims.prompts import (
     PromptSpec,
     assessment_prompt,
     coverage_prompt,
+    facts_check_prompt,
     parse_assessment_answer,
     parse_coverage_answer,
 )
@@ -42,7 +43,7 @@ from claim_assess.claims.screening import screen
 
 T = TypeVar("T")
 
-STAGES = ("reconcile", "screen", "coverage", "payout", "assessment", "decide")
+STAGES = ("reconcile", "screen", "coverage", "payout", "assessment", "facts_check", "decide")
 VALIDATED_STAGE = STAGES[0]  # announced once the claim and its policy have passed validation
 
 
@@ -217,6 +218,21 @@ def assessment_steps(entry: ClaimEntry, dataset_policies: Mapping[str, Policy], 
         return failed(claim.claim_id, claim.policy_id, str(exc), policy.currency, exc.cause)
 
 
+def _ask_assessment(prompt: PromptSpec, step: str) -> Generator[Questions, list[Outcome], AssessmentAnswer]:
+    """One assessment-shaped question; its failures fail the claim under ``step``'s name."""
+    try:
+        (outcome,) = yield Questions(((prompt, parse_assessment_answer),), together=False)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+    except EndpointError:
+        raise
+    except InvalidOutputError as exc:
+        raise _ClaimFailed(f"{step}: invalid output: {exc}") from exc
+    except LLMError as exc:
+        raise _ClaimFailed(f"{step}: {exc}") from exc
+
+
 def _assess_valid(claim: Claim, policy: Policy, on_stage: Callable[[str], None]) -> Steps:
     on_stage(VALIDATED_STAGE)
     reconciliation = reconcile(claim)
@@ -237,21 +253,16 @@ def _assess_valid(claim: Claim, policy: Policy, on_stage: Callable[[str], None])
     answer: AssessmentAnswer | None = None
     if not decided_by_rule_1:
         on_stage("assessment")
-        prompt = assessment_prompt(claim, policy, reconciliation, screening, items, payout)
-        try:
-            (outcome,) = yield Questions(((prompt, parse_assessment_answer),), together=False)
-            if isinstance(outcome, BaseException):
-                raise outcome
-            answer = outcome
-        except EndpointError:
-            raise
-        except InvalidOutputError as exc:
-            raise _ClaimFailed(f"assessment: invalid output: {exc}") from exc
-        except LLMError as exc:
-            raise _ClaimFailed(f"assessment: {exc}") from exc
+        answer = yield from _ask_assessment(
+            assessment_prompt(claim, policy, reconciliation, screening, items, payout), "assessment")
+    decision = decide(reconciliation, screening, items, payout, answer, policy)
+    if answer is not None and needs_facts_check(decision):
+        on_stage("facts_check")
+        check = yield from _ask_assessment(
+            facts_check_prompt(claim, policy, reconciliation, screening, items, payout), "facts check")
+        decision = decide(reconciliation, screening, items, payout, answer, policy, check)
 
     on_stage("decide")
-    decision = decide(reconciliation, screening, items, payout, answer, policy)
     return Assessment(
         claim_id=claim.claim_id,
         policy_id=claim.policy_id,

@@ -1,4 +1,5 @@
-"""Prompts, schemas and answer parsing for the two LLM steps; wire format in docs/contracts.md section 1.
+"""Prompts, schemas and answer parsing for the LLM steps (coverage, assessment, facts check); wire format in
+docs/contracts.md section 1.
 
 Untrusted text (narrative, document text, line descriptions) reaches the model only inside the data fence:
 one JSON object between ``<data>`` and ``</data>``, serialized with every ``<`` and ``>`` escaped as
@@ -31,8 +32,9 @@ from claim_assess.claims.injection_patterns import FAMILIES as INJECTION_FAMILIE
 from claim_assess.claims.reading import LEET, LOOK_ALIKES, READING_VERSION
 from claim_assess.claims.screening import REDACTED, Screening, redact_instructions
 
-COVERAGE_PURPOSE, ASSESSMENT_PURPOSE = "coverage", "assessment"
+COVERAGE_PURPOSE, ASSESSMENT_PURPOSE, FACTS_CHECK_PURPOSE = "coverage", "assessment", "facts_check"
 COVERAGE_SCHEMA_NAME, ASSESSMENT_SCHEMA_NAME = "coverage_decision", "claim_assessment"
+FACTS_CHECK_SCHEMA_NAME = "claim_facts_check"  # the assessment's schema under its own name (the task differs)
 COVERAGE_MAX_TOKENS, ASSESSMENT_MAX_TOKENS = 200, 400
 
 COVERAGE_STATUSES = ("covered", "not_covered", "review")
@@ -92,8 +94,24 @@ ASSESSMENT_SYSTEM = (
     "possible_fraud, insufficient_documentation. Reply only with the JSON object the schema describes."
 )
 
+# The facts check (rule 7b): the same question on the claim's facts alone. Every free text (narrative, the
+# documents' texts, the line items' descriptions) is withheld, so no instruction hidden in one can reach it; the
+# model is told so, lest it refer a claim because the texts are missing.
+FACTS_CHECK_SYSTEM = (
+    "You review a motor mechanical-breakdown warranty claim for an insurer, from its structured facts only: "
+    "dates, odometer readings, document types and their extracted facts, the reconciliation of the documents, "
+    "each line item's computed coverage and the payout. The claim's free texts (narrative, document texts, "
+    "line descriptions) are withheld on purpose; do not refer the claim because they are missing. "
+    + _DATA_RULE
+    + " Recommend APPROVE when the facts are consistent and the claim looks genuine, REJECT when the facts show "
+    "the loss is not a covered mechanical breakdown, REFER when the facts alone give a human reason to look. "
+    "Give your confidence from 0 to 1, a short rationale, and any flags that apply: inconsistent_narrative, "
+    "possible_fraud, insufficient_documentation. Reply only with the JSON object the schema describes."
+)
+
 COVERAGE_INSTRUCTION = "Classify the coverage of the line item in this data block."
 ASSESSMENT_INSTRUCTION = "Assess the claim in this data block."
+FACTS_CHECK_INSTRUCTION = "Assess the claim from the facts in this data block."
 
 _FENCE_OPEN, _FENCE_CLOSE = "<data>\n", "\n</data>"
 
@@ -220,16 +238,30 @@ def coverage_prompt(policy: Policy, item: LineItem) -> PromptSpec:
                                 {"policy": _policy_terms_json(policy)}), COVERAGE_MAX_TOKENS)
 
 
-def assessment_prompt(claim: Claim, policy: Policy, reconciliation: Reconciliation, screening: Screening,
-                      coverage: Sequence[ItemCoverage], payout: PayoutBreakdown) -> PromptSpec:
-    descriptions = {item.item_id: redact_instructions(item.description) for item in claim.line_items}
-    payload = {
-        "task": ASSESSMENT_PURPOSE,
-        # The claim as model_dump(mode="json") shows it, built by hand (a test compares the two).
-        "claim": {"claim_id": claim.claim_id, "policy_id": claim.policy_id, "loss_date": claim.loss_date.isoformat(),
-                  "reported_date": claim.reported_date.isoformat(), "odometer_km": claim.odometer_km,
-                  "narrative": redact_instructions(claim.narrative),
-                  "documents": [_document_json(document) for document in claim.documents]},
+def _assessment_payload(task: str, claim: Claim, policy: Policy, reconciliation: Reconciliation,
+                        screening: Screening, coverage: Sequence[ItemCoverage], payout: PayoutBreakdown,
+                        with_texts: bool) -> dict[str, Any]:
+    descriptions = {item.item_id: redact_instructions(item.description) for item in claim.line_items} \
+        if with_texts else {}
+    documents = [_document_json(document) for document in claim.documents]
+    if not with_texts:
+        documents = [{key: value for key, value in shown.items() if key != "text"} for shown in documents]
+    # The claim as model_dump(mode="json") shows it, built by hand (a test compares the two).
+    shown_claim = {"claim_id": claim.claim_id, "policy_id": claim.policy_id, "loss_date": claim.loss_date.isoformat(),
+                   "reported_date": claim.reported_date.isoformat(), "odometer_km": claim.odometer_km,
+                   "documents": documents}
+    if with_texts:
+        shown_claim["narrative"] = redact_instructions(claim.narrative)
+    items = []
+    for c in coverage:
+        shown = {"item_id": c.item_id, "status": c.status, "method": c.method, "category": c.category,
+                 "component": c.component, "total": str(c.total)}
+        if with_texts:
+            shown["description"] = descriptions.get(c.item_id, "")
+        items.append(shown)
+    return {
+        "task": task,
+        "claim": shown_claim,
         "policy": {"holder_type": policy.holder_type, "currency": policy.currency,
                    "valid_from": policy.valid_from.isoformat(), "valid_to": policy.valid_to.isoformat(),
                    "max_odometer_km": policy.max_odometer_km},
@@ -238,14 +270,36 @@ def assessment_prompt(claim: Claim, policy: Policy, reconciliation: Reconciliati
                            "claimed_total": str(reconciliation.claimed_total)},
         "screening": {"hard_checks_failed": list(screening.hard_checks_failed),
                       "injection_suspected": screening.injection_suspected},
-        "coverage": [{"item_id": c.item_id, "description": descriptions.get(c.item_id, ""), "status": c.status,
-                      "method": c.method, "category": c.category, "component": c.component, "total": str(c.total)}
-                     for c in coverage],
+        "coverage": items,
         "payout": {"covered_total": str(payout.covered_total), "payout": str(payout.payout),
                    "currency": policy.currency},
     }
-    return PromptSpec(ASSESSMENT_PURPOSE, None, ASSESSMENT_SCHEMA_NAME, ASSESSMENT_SCHEMA,
-                      _messages(ASSESSMENT_SYSTEM, ASSESSMENT_INSTRUCTION, payload), ASSESSMENT_MAX_TOKENS)
+
+
+# purpose -> (schema name, system message, instruction, whether the free texts are shown)
+_ASSESSMENT_KINDS = {
+    ASSESSMENT_PURPOSE: (ASSESSMENT_SCHEMA_NAME, ASSESSMENT_SYSTEM, ASSESSMENT_INSTRUCTION, True),
+    FACTS_CHECK_PURPOSE: (FACTS_CHECK_SCHEMA_NAME, FACTS_CHECK_SYSTEM, FACTS_CHECK_INSTRUCTION, False),
+}
+
+
+def _assessment_kind(purpose: str, claim: Claim, policy: Policy, reconciliation: Reconciliation,
+                     screening: Screening, coverage: Sequence[ItemCoverage], payout: PayoutBreakdown) -> PromptSpec:
+    schema_name, system, instruction, with_texts = _ASSESSMENT_KINDS[purpose]
+    payload = _assessment_payload(purpose, claim, policy, reconciliation, screening, coverage, payout, with_texts)
+    return PromptSpec(purpose, None, schema_name, ASSESSMENT_SCHEMA, _messages(system, instruction, payload),
+                      ASSESSMENT_MAX_TOKENS)
+
+
+def assessment_prompt(claim: Claim, policy: Policy, reconciliation: Reconciliation, screening: Screening,
+                      coverage: Sequence[ItemCoverage], payout: PayoutBreakdown) -> PromptSpec:
+    return _assessment_kind(ASSESSMENT_PURPOSE, claim, policy, reconciliation, screening, coverage, payout)
+
+
+def facts_check_prompt(claim: Claim, policy: Policy, reconciliation: Reconciliation, screening: Screening,
+                       coverage: Sequence[ItemCoverage], payout: PayoutBreakdown) -> PromptSpec:
+    """The assessment's question without a single free text (rule 7b); answered in the assessment's schema."""
+    return _assessment_kind(FACTS_CHECK_PURPOSE, claim, policy, reconciliation, screening, coverage, payout)
 
 
 # --- parsing answers ---------------------------------------------------------------------------------
@@ -326,6 +380,7 @@ def _digest() -> str:
         "coverage": [COVERAGE_SYSTEM, COVERAGE_INSTRUCTION, COVERAGE_SCHEMA_NAME, COVERAGE_SCHEMA, COVERAGE_MAX_TOKENS],
         "assessment": [ASSESSMENT_SYSTEM, ASSESSMENT_INSTRUCTION, ASSESSMENT_SCHEMA_NAME, ASSESSMENT_SCHEMA,
                        ASSESSMENT_MAX_TOKENS],
+        "facts_check": [FACTS_CHECK_SYSTEM, FACTS_CHECK_INSTRUCTION, FACTS_CHECK_SCHEMA_NAME],
         # What untrusted text loses before it is fenced is part of the prompt too: the patterns (as their
         # sources: no need to compile them for this) and how a text is read before they run.
         "redaction": [REDACTED, {name: list(alternatives) for name, alternatives in INJECTION_FAMILIES.items()},

@@ -408,7 +408,7 @@ CALL_FIELDS = frozenset(
 # "preflight": the one request a run makes before any claim, to prove the endpoint, key, model and response format
 # (claim_id null: it is about no claim). It is logged like every attempt, never referenced by a decision.
 PREFLIGHT = "preflight"
-_PURPOSES = frozenset({"coverage", "assessment", PREFLIGHT})
+_PURPOSES = frozenset({"coverage", "assessment", "facts_check", PREFLIGHT})
 _STATUS_WORDS = frozenset({"timeout", "connection_error"})
 
 

@@ -222,8 +222,6 @@ class LLMClient:
             outcome = AttemptOutcome(status=sent.result.status, headers=sent.headers, prompt_tokens=sent.prompt_tokens,
                                      completion_tokens=sent.completion_tokens, error_body=sent.error_body,
                                      max_completion_tokens=prompt.max_completion_tokens)
-            # Shielded so the budget goes back even if the claim is being cancelled.
-            await asyncio.shield(self._limiter.release(permit, outcome))
             attempt_record = AttemptRecord(
                 call_id=new_call_id(), run_id=run_id, claim_id=claim_id, purpose=prompt.purpose,
                 item_id=prompt.item_id, attempt=attempt, model=self.model, endpoint=self.endpoint, request=request,
@@ -235,7 +233,10 @@ class LLMClient:
             self._usage += attempt_record.usage
             log.debug("%s attempt %d for claim %s: %s (%s) in %d ms", prompt.purpose, attempt, claim_id,
                       attempt_record.status, attempt_record.outcome, latency_ms)
+            # Recorded before the release is awaited: a claim cancelled again while it waits (a run-wide stop) must
+            # still log what reached the provider. Shielded so the budget goes back even then.
             record(attempt_record)
+            await asyncio.shield(self._limiter.release(permit, outcome))
         return sent.result
 
     async def _send(self, request: Mapping[str, Any], parse: Callable[[str], T]) -> _Sent:

@@ -32,9 +32,9 @@ from decimal import Decimal
 
 from claim_assess.claims.coverage import METHOD_RULE
 from claim_assess.claims.dataset import ClaimEntry, Dataset
-from claim_assess.claims.decision import FAILED
+from claim_assess.claims.decision import COVERAGE_REVIEW, FAILED, LLM_REFER, REFER
 from claim_assess.claims.pipeline import VALIDATED_STAGE, Assessment, assess_claim_now
-from claim_assess.claims.prompts import ASSESSMENT_PURPOSE, COVERAGE_PURPOSE
+from claim_assess.claims.prompts import ASSESSMENT_PURPOSE, COVERAGE_PURPOSE, FACTS_CHECK_PURPOSE
 from claim_assess.errors import ConfigError
 from claim_assess.plan.advisor import AskedCall, PlanningAdvisor
 from claim_assess.plan.pricing import parse_price
@@ -118,6 +118,7 @@ class Plan:
     items_by_rule: int  # unique line items the rules classify
     coverage_calls: int  # unique line items that need the LLM
     assessment_calls: int
+    facts_checks: int  # at most this many (rule 7b asks one per claim that would be paid automatically)
     prompt_tokens: int
     completion_tokens: int
     rpm: int | None
@@ -134,7 +135,7 @@ class Plan:
 
     @property
     def llm_calls(self) -> int:
-        return self.coverage_calls + self.assessment_calls
+        return self.coverage_calls + self.assessment_calls + self.facts_checks
 
     @property
     def tokens(self) -> int:
@@ -162,10 +163,25 @@ def estimated_completion_tokens(call: AskedCall) -> int:
     return math.ceil(call.max_completion_tokens * COMPLETION_SHARE)
 
 
+# Placeholder decisions that only the placeholder answers made (the model's REFER, or coverage left in review): with
+# the real answers the claim may be paid automatically, and then rule 7b asks the facts check.
+_MAY_BE_AUTO_PAID = frozenset({LLM_REFER, COVERAGE_REVIEW})
+
+
+def _possible_facts_check(assessment: Assessment, calls: tuple[AskedCall, ...]) -> tuple[AskedCall, ...]:
+    """The facts check a run may ask (rule 7b), counted at most once per claim the model could approve: its answers
+    are unknown here. Its prompt is the assessment's without the free texts, so the assessment's size bounds it."""
+    asked = [call for call in calls if call.purpose == ASSESSMENT_PURPOSE]
+    if not asked or assessment.decision != REFER or assessment.reasons[0] not in _MAY_BE_AUTO_PAID:
+        return ()
+    return (dataclasses.replace(asked[-1], purpose=FACTS_CHECK_PURPOSE),)
+
+
 def claim_plan(entry: ClaimEntry, assessment: Assessment, calls: tuple[AskedCall, ...]) -> ClaimPlan:
     failed = assessment.decision == FAILED
     # Counted only for claims that reach the model: there a rule match is a coverage call saved.
     by_rule = sum(1 for item in assessment.items if item.method == METHOD_RULE) if calls else 0
+    calls += _possible_facts_check(assessment, calls)
     return ClaimPlan(assessment.claim_id, entry.location, assessment.error if failed else None, calls, by_rule)
 
 
@@ -205,7 +221,7 @@ def summarize(dataset: str, model: str, claims: Iterable[ClaimPlan], *, rpm: int
               latency_s: float, concurrency: int, prices: tuple[Decimal | None, Decimal | None]) -> Plan:
     """The totals over ``claims``, in one pass (a stream of a million claims is never held)."""
     count = rule_decided = items_by_rule = 0
-    calls = coverage_calls = assessment_calls = prompt_tokens = completion_tokens = 0
+    calls = coverage_calls = assessment_calls = facts_checks = prompt_tokens = completion_tokens = 0
     invalid: list[InvalidClaim] = []
     for claim in claims:
         count += 1
@@ -217,6 +233,7 @@ def summarize(dataset: str, model: str, claims: Iterable[ClaimPlan], *, rpm: int
             calls += 1
             coverage_calls += call.purpose == COVERAGE_PURPOSE
             assessment_calls += call.purpose == ASSESSMENT_PURPOSE
+            facts_checks += call.purpose == FACTS_CHECK_PURPOSE
             prompt_tokens += call.prompt_tokens
             completion_tokens += estimated_completion_tokens(call)
     tokens = prompt_tokens + completion_tokens
@@ -230,6 +247,7 @@ def summarize(dataset: str, model: str, claims: Iterable[ClaimPlan], *, rpm: int
         items_by_rule=items_by_rule,
         coverage_calls=coverage_calls,
         assessment_calls=assessment_calls,
+        facts_checks=facts_checks,
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
         rpm=rpm,

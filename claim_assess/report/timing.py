@@ -10,6 +10,7 @@ from claim_assess.report.markup import e, empty, seconds, table
 from claim_assess.stats import percentile
 
 STAGE_NAMES = {"coverage": "coverage calls (LLM)", "assessment": "assessment call (LLM)",
+               "facts_check": "facts check (LLM)",
                "other": "waiting for the limiter, rules, ledger"}
 
 

@@ -1,4 +1,6 @@
-"""The simulator's deterministic model of the two tasks (docs/contracts.md section 2).
+"""The simulator's deterministic model of the tasks (docs/contracts.md section 2): coverage, assessment, and
+the assessment on the facts alone (the facts check, which is answered as the assessment is, on a payload without
+free texts).
 
 Given the payload the engine put between the ``<data>`` fences, answer as a careful but simple
 model would. At error rate 0 the answers are exactly the contract's; a seeded error rate flips them,
@@ -22,10 +24,10 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from claim_assess.claims.prompts import ASSESSMENT_SCHEMA_NAME, COVERAGE_SCHEMA_NAME
+from claim_assess.claims.prompts import ASSESSMENT_SCHEMA_NAME, COVERAGE_SCHEMA_NAME, FACTS_CHECK_SCHEMA_NAME
 from claim_assess.simulator.obedience import obeys
 
-KNOWN_SCHEMAS = (COVERAGE_SCHEMA_NAME, ASSESSMENT_SCHEMA_NAME)
+KNOWN_SCHEMAS = (COVERAGE_SCHEMA_NAME, ASSESSMENT_SCHEMA_NAME, FACTS_CHECK_SCHEMA_NAME)
 
 _INSURANCE_DOC_TYPES = frozenset({"invoice", "estimate"})
 _ACCIDENT_WORDS = ("collision", "crash", "accident")
@@ -156,6 +158,8 @@ def answer(schema_name: str, payload: Mapping[str, Any]) -> tuple[str, dict[str,
         return "coverage", answer_coverage(payload)
     if schema_name == ASSESSMENT_SCHEMA_NAME:
         return "assessment", answer_assessment(payload)
+    if schema_name == FACTS_CHECK_SCHEMA_NAME:  # the same model on what it is shown: the facts, no free text
+        return "facts_check", answer_assessment(payload)
     raise KeyError(schema_name)
 
 
