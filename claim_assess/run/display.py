@@ -13,6 +13,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from claim_assess.llm.accounting import LLMUsage
 from claim_assess.run.progress import ProgressSnapshot
 from claim_assess.run.summary import RunSummary
 
@@ -74,12 +75,21 @@ def render(snapshot: ProgressSnapshot) -> RenderableType:
     llm.add_row("LLM", f"{s.endpoint} · {s.model}")
     llm.add_row("requests", f"{s.llm.requests:,} total · {_against(s.requests_per_min, s.rpm_limit)}")
     llm.add_row("tokens", f"{s.llm.tokens:,} total · {_against(s.tokens_per_min, s.tpm_limit)}")
+    if s.llm.reused:
+        llm.add_row("reused answers", reuse_line(s.llm))
     pause = f" · paused {s.limiter_paused_s:.1f}s" if s.limiter_paused_s > 0 else ""
     llm.add_row("429s / retries / errors", f"{s.llm.rate_limited:,} / {s.llm.retries:,} / {s.llm.errors:,}{pause}")
     for line in s.limiter_pacing:
         llm.add_row("rate limiter", line)
     llm.add_row("ledger height", f"{s.ledger_height:,}")
     return Group(header, actors, decisions, llm)
+
+
+def reuse_line(llm: LLMUsage) -> str:
+    """Reused vs new calls and the tokens saved (--reuse-answers)."""
+    percent = "-" if llm.reused_percent is None else f"{llm.reused_percent:.1f} %"
+    return (f"{llm.reused:,} reused · {llm.new_calls:,} new calls ({percent} reused) · "
+            f"{llm.tokens_saved:,} tokens saved")
 
 
 def plain_line(snapshot: ProgressSnapshot) -> str:
@@ -110,6 +120,10 @@ def summary_table(summary: RunSummary, paths: Sequence[tuple[str, str]]) -> Rend
     facts.add_row("throughput", f"{summary.claims_per_minute or 0:,.1f} claims/min")
     facts.add_row("LLM", f"{llm.requests:,} requests · {llm.tokens:,} tokens · {llm.rate_limited:,} 429s · "
                          f"{llm.retries:,} retries")
+    if llm.reused or summary.settings.reuse_answers:
+        cost = summary.cost_saved
+        saved = "" if cost is None else f" · {cost:,.4f} saved at the run's prices"
+        facts.add_row("reused answers", reuse_line(llm) + saved)
     for line in summary.limiter:
         facts.add_row("rate limiter", line)
     for currency, sums in sorted(summary.totals.items()):

@@ -103,7 +103,7 @@ def _start_fleet(prepared: PreparedRun, connection: RayConnection, opened: OpenE
         per_claim_task_names=settings.per_claim_task_names(_expected(prepared, wait_s=COUNT_WAIT_S) or UNCOUNTED),
         learned_limits=settings.learned_limits,
     )
-    fleet = RayFleet(config, prepared.book)
+    fleet = RayFleet(config, prepared.book, prepared.reuse)
     try:
         return fleet, check_loopback() if connection.local else 0
     except RunError:
