@@ -4,6 +4,7 @@ What is checked, in one pass over decisions.jsonl:
 - every line: canonical bytes, record_hash, the fields the chain relies on (``lines.read_decision_fields``);
 - the chain: contiguous seq, this ledger's id, previous_hash links from genesis;
 - llm_calls references (see "Calls" below), at most one non-FAILED decision per idempotency_key;
+- every reused answer's ``reused_from`` names an intact call record with that hash (``reuse_pointers``);
 - checkpoints.jsonl, read in step: each checkpoint's signature (pinned key or the stored one), its
   key_id, that tree sizes grow, that its root equals the RFC 6962 root of the first tree_size lines
   (an O(log n) ``MerkleFrontier``) and its head_hash the record_hash of line tree_size − 1; at the
