@@ -35,7 +35,7 @@ from claim_assess.run.assessor import ClaimAssessor, PolicyBook
 from claim_assess.run.progress import ProgressReporter
 from claim_assess.run.reuse import build_reuse_index
 from claim_assess.run.settings import RunSettings, resumed_settings, sample_dataset
-from claim_assess.run.summary import saved_cost
+from claim_assess.run.summary import prices_of, saved_cost
 from claim_assess.run.workspace import Workspace
 from claim_assess.simulator import SimulatorConfig, start_simulator
 
@@ -240,9 +240,9 @@ def test_a_resume_keeps_reusing_the_runs_it_started_with(tmp_path):
 def test_the_cost_saved_is_the_reused_tokens_at_the_runs_prices(tmp_path):
     usage = LLMUsage(reused=2, reused_prompt_tokens=1_000_000, reused_completion_tokens=500_000)
     settings = RunSettings(input="x", workspace=str(tmp_path), run_id="r")
-    assert saved_cost(usage, settings) is None
+    assert saved_cost(usage, prices_of(settings)) is None
     priced = replace(settings, price_input_per_m="0.15", price_output_per_m="0.60")
-    assert str(saved_cost(usage, priced)) == "0.45"
+    assert str(saved_cost(usage, prices_of(priced))) == "0.45"
 
 
 # --- the real CLI -------------------------------------------------------------------------------------------------
@@ -279,3 +279,25 @@ def test_reassessing_the_unchanged_sample_on_the_cli_sends_nothing_and_decides_t
     assert verified(tmp_path)[0] == 0
     code, text = verified(tmp_path, "--replay", "--input", str(sample_dataset()), "--run", "b")
     assert code == 0 and "reproduced 50" in text, text
+
+
+def test_the_live_view_shows_reused_and_new_calls_and_what_they_saved():
+    from rich.console import Console
+
+    from claim_assess.llm.accounting import REUSED
+    from claim_assess.run.display import plain_line, render
+    from claim_assess.run.progress import ProgressBatch, ProgressBoard
+
+    board = ProgressBoard(clock=lambda: 10.0)
+    board.begin(2, actors=("assessor-1",), endpoint="http://127.0.0.1:1/v1", model="m")
+    reused = LLMUsage.of(kind=REUSED, attempt=1, latency_ms=0, prompt_tokens=600_000, completion_tokens=100_000)
+    sent = LLMUsage.of(kind="ok", attempt=1, latency_ms=5, prompt_tokens=10, completion_tokens=5)
+    board.report(ProgressBatch("assessor-1", (), reused + reused + reused + sent, ()))
+    snapshot = board.snapshot()
+    assert (snapshot.llm.requests, snapshot.llm.tokens, snapshot.llm.reused) == (1, 15, 3)
+    console = Console(file=io.StringIO(), width=160, force_terminal=True, color_system=None)
+    console.print(render(snapshot, ("0.15", "0.60")))
+    shown = console.file.getvalue()
+    # 3 x (600,000 x 0.15 + 100,000 x 0.60) / 1,000,000 = 0.45
+    assert "3 reused · 1 new calls (75.0 % reused) · 2,100,000 tokens saved · 0.4500 saved" in shown
+    assert "reused 3" in plain_line(snapshot)

@@ -31,6 +31,7 @@ from claim_assess.run.outcome import ClaimOutcome
 from claim_assess.run.prepare import PreparedRun
 from claim_assess.run.settings import RunSettings
 from claim_assess.run.signals import StopSignals
+from claim_assess.run.summary import prices_of
 from claim_assess.run.timeline import TimelineWriter
 
 if TYPE_CHECKING:  # the driver imports the openai client only to run a preflight (run.endpoint.preflight)
@@ -193,7 +194,7 @@ def _drive(prepared: PreparedRun, fleet: RayFleet, kept: int, console: Console, 
     learned = LearnedLimits(settings)
     heap = HeapTrim()  # the driver's RSS stays flat through a long run (claim_assess.run.heap says why)
     started = time.monotonic()
-    with LiveView(console, TimelineWriter(paths.timeline), quiet=quiet) as view, \
+    with LiveView(console, TimelineWriter(paths.timeline), quiet=quiet, prices=prices_of(settings)) as view, \
             StopSignals(on_first=lambda signum: view.say(f"[yellow]{STOPPING}[/]")) as signals:
         try:
             phases.enter("decide")

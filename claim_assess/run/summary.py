@@ -82,7 +82,7 @@ class RunSummary:
     @property
     def cost_saved(self) -> Decimal | None:
         """What the tokens answered from the ledger would have cost at the run's prices (None: no prices given)."""
-        return saved_cost(self.llm, self.settings)
+        return saved_cost(self.llm, prices_of(self.settings))
 
     def reuse_json(self) -> dict[str, Any]:
         """summary.json's "reuse": reused vs new calls, the tokens and cost saved, and the runs reused from."""
@@ -151,13 +151,20 @@ class RunSummary:
         )
 
 
-def saved_cost(llm: LLMUsage, settings: RunSettings) -> Decimal | None:
+Prices = tuple[str | None, str | None]  # (input, output) per million tokens, decimal strings; None: not known
+
+
+def prices_of(settings: RunSettings) -> Prices:
+    return settings.price_input_per_m, settings.price_output_per_m
+
+
+def saved_cost(llm: LLMUsage, prices: Prices) -> Decimal | None:
     """Prices per million tokens times the reused tokens; None unless both prices are known."""
-    if settings.price_input_per_m is None or settings.price_output_per_m is None:
+    price_input, price_output = prices
+    if price_input is None or price_output is None:
         return None
-    million = Decimal(1_000_000)
-    return (Decimal(llm.reused_prompt_tokens) * Decimal(settings.price_input_per_m)
-            + Decimal(llm.reused_completion_tokens) * Decimal(settings.price_output_per_m)) / million
+    return (Decimal(llm.reused_prompt_tokens) * Decimal(price_input)
+            + Decimal(llm.reused_completion_tokens) * Decimal(price_output)) / Decimal(1_000_000)
 
 
 class SummaryTally:
