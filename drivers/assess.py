@@ -23,7 +23,7 @@ from claim_assess.run.display import show_summary
 from claim_assess.run.endpoint import dry_run_preflight
 from claim_assess.run.lifecycle import run_assessment
 from claim_assess.run.prepare import select_entries
-from claim_assess.run.reuse import with_prices
+from claim_assess.run.reuse import build_reuse_index, with_prices
 from claim_assess.run.settings import PER_CLAIM_TASK_NAMES_UP_TO, RunSettings, new_settings, resumed_settings
 from claim_assess.drivers.options import (EXIT_FAILED, EXIT_USAGE, add_log_level, add_run, add_workspace,
                                           command_parser, positive_float, positive_int, returns_exit_code)
@@ -112,8 +112,9 @@ def main(argv: list[str] | None = None) -> int:
                               "skips it)")
         if args.dry_run:
             dataset = open_dataset(settings.input)
+            reuse = build_reuse_index(settings.workspace, settings.reuse_answers) if settings.reuse_answers else None
             plan = dry_run(dataset, select_entries(dataset, settings), settings, price_input=args.price_input,
-                           price_output=args.price_output, pricing_file=args.pricing)
+                           price_output=args.price_output, pricing_file=args.pricing, reuse=reuse)
             if args.preflight:
                 console.print(dry_run_preflight(settings), soft_wrap=True, highlight=False)
             print_plan(plan, console, as_json=args.json)

@@ -30,6 +30,6 @@ def test_render_and_json() -> None:
     assert "0.15/M input" in text
     data = plan_to_json(plan)
     assert data["llm_calls"] == {"coverage": plan.coverage_calls, "assessment": plan.assessment_calls,
-                                 "total": plan.llm_calls}
+                                 "total": plan.llm_calls, "reused": 0}  # no --reuse-answers: nothing reused
     assert data["bound"] == "rpm" and data["cost"] == str(plan.cost) and data["limits"]["rpm"] == 600
     json.dumps(data)

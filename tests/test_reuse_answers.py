@@ -301,3 +301,13 @@ def test_the_live_view_shows_reused_and_new_calls_and_what_they_saved():
     # 3 x (600,000 x 0.15 + 100,000 x 0.60) / 1,000,000 = 0.45
     assert "3 reused · 1 new calls (75.0 % reused) · 2,100,000 tokens saved · 0.4500 saved" in shown
     assert "reused 3" in plain_line(snapshot)
+
+
+def test_the_dry_run_plan_counts_the_calls_the_ledger_would_answer(first, tmp_path):
+    from claim_assess.plan import plan_run
+
+    entries = SAMPLE.entries[:SOME]
+    plan = plan_run(SAMPLE, entries, rpm=None, tpm=None, model="sim-gpt", reuse=build_reuse_index(first["ws"], ("first",)))
+    assert (plan.reused_calls, plan.llm_calls, plan.tokens) == (len(first["calls"]), 0, 0)
+    fresh = plan_run(SAMPLE, entries, rpm=None, tpm=None, model="sim-gpt")
+    assert fresh.reused_calls == 0 and fresh.llm_calls > 0
