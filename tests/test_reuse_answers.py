@@ -143,6 +143,8 @@ def test_a_dataset_changed_only_in_a_policy_field_no_prompt_shows_needs_no_netwo
         assert call["reused_from"]["record_hash"] == original["record_hash"]
         assert (call["request"], call["response"], call["latency_ms"]) == (original["request"], original["response"], 0)
     assert verified(ws)[0] == 0
+    chained = build_reuse_index(ws, ("second",))  # reusing a reuse names the call that was sent, not the reuse
+    assert {chained.find(c["model"], c["request"]).call_id for c in recorded} == set(originals)
 
 
 def test_a_changed_narrative_sends_exactly_that_claims_assessment_call_to_the_network(first, tmp_path):
