@@ -252,7 +252,7 @@ def test_the_cost_saved_is_the_reused_tokens_at_the_runs_prices(tmp_path):
 
 def cli(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "OPENAI_API_KEY": "sk-reuse-test"}
-    return subprocess.run([sys.executable, "-m", "drivers.assess", "--quiet", "--no-dashboard", "--actors", "2", *args],
+    return subprocess.run([sys.executable, "-m", "drivers.assess", "--quiet", "--no-dashboard", "--actors", "1", *args],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
