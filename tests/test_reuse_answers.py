@@ -223,6 +223,18 @@ def test_reused_from_must_be_a_pointer_and_other_records_keep_their_shape():
             validate_call({**base, "reused_from": bad})
 
 
+def test_the_flag_takes_one_or_more_run_ids_and_may_be_repeated(tmp_path):
+    args = assess_cli.build_parser().parse_args(["--reuse-answers", "a", "b", "--reuse-answers", "c"])
+    settings = assess_cli.settings_from(replace_namespace(args, workspace=tmp_path))
+    assert settings.reuse_answers == ("a", "b", "c")
+
+
+def replace_namespace(args, **changes):
+    for name, value in changes.items():
+        setattr(args, name, value)
+    return args
+
+
 def test_an_unknown_run_id_is_a_usage_error_naming_it(tmp_path):
     with pytest.raises(ConfigError, match="no run 'nope'"):
         build_reuse_index(tmp_path, ("nope",))

@@ -54,12 +54,11 @@ class ReuseIndex:
     assessor: measured with 100,000 answers of ~150 characters, tuples load in 0.35 s (frozen dataclasses: 2 s) from
     27 MB pickled, and take about 60 MB in each process. A hit becomes a ``ReusedAnswer`` when it is asked for."""
 
-    def __init__(self, entries: Iterable[tuple[bytes, ReusedAnswer]] = (), runs: tuple[str, ...] = ()) -> None:
+    def __init__(self, entries: Iterable[tuple[bytes, ReusedAnswer]] = ()) -> None:
         self._answers: dict[bytes, tuple[str, str, str, int, int | None, int | None]] = {}
         for key, a in entries:  # the first recorded answer wins: the same for every reader
             self._answers.setdefault(key, (a.call_id, a.record_hash, a.response, a.status, a.prompt_tokens,
                                            a.completion_tokens))
-        self.runs = runs
 
     def __len__(self) -> int:
         return len(self._answers)

@@ -40,7 +40,7 @@ def build_reuse_index(workspace: str | Path, run_ids: tuple[str, ...]) -> ReuseI
     """The answers the named runs recorded, by request digest; LedgerError when llm_calls.jsonl cannot be read."""
     check_reuse_runs(workspace, run_ids)
     path = Workspace(workspace).ledger_dir / CALLS_FILE
-    index = ReuseIndex(_reusable(path, run_ids), runs=run_ids)
+    index = ReuseIndex(_reusable(path, run_ids))
     log.info("--reuse-answers: %d recorded answers of %s", len(index), ", ".join(run_ids))
     return index
 
