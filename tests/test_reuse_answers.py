@@ -325,3 +325,19 @@ def test_the_dry_run_plan_counts_the_calls_the_ledger_would_answer(first, tmp_pa
     assert (plan.reused_calls, plan.llm_calls, plan.tokens) == (len(first["calls"]), 0, 0)
     fresh = plan_run(SAMPLE, entries, rpm=None, tpm=None, model="sim-gpt")
     assert fresh.reused_calls == 0 and fresh.llm_calls > 0
+
+
+def test_a_changed_reused_from_is_caught_by_the_decision_that_cites_the_record(first, tmp_path):
+    ws = workspace_after(first, tmp_path)
+    assess_pass(ws, "second", SAMPLE, reuse=build_reuse_index(ws, ("first",)))
+    path = ws / "ledger" / "llm_calls.jsonl"
+    lines = path.read_bytes().splitlines(keepends=True)
+    at = next(i for i, raw in enumerate(lines) if b'"reused_from"' in raw)
+    value = parse_canonical(lines[at])
+    other = first["calls"][-1]  # re-pointed to another real record, and re-hashed: intact in itself
+    assert value["reused_from"]["call_id"] != other["call_id"]
+    body = {k: v for k, v in value.items() if k != "record_hash"}
+    lines[at] = hashed_call({**body, "reused_from": {"call_id": other["call_id"], "record_hash": other["record_hash"]}})[1]
+    path.write_bytes(b"".join(lines))
+    code, text = verified(ws)
+    assert code == 1 and f"llm_calls entry {value['call_id']}" in text and "record_hash differs" in text
