@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 
 class AssessorActor:
-    def __init__(self, name: str, run_id: str, book: PolicyBook, endpoint: LLMEndpoint, namespace: str):
+    def __init__(self, name: str, run_id: str, book: PolicyBook, endpoint: LLMEndpoint, namespace: str,
+                 reuse: list[ray.ObjectRef] | None = None):
         # Imported in the actor's process, not at the top: the driver imports this module to create the actor,
         # and the openai client is about a second of import it has no use for (it would delay the first call).
         from claim_assess.llm.client import LLMClient
@@ -41,6 +42,7 @@ class AssessorActor:
         client = LLMClient(
             base_url=endpoint.base_url, api_key=endpoint.api_key, model=endpoint.model, timeout_s=endpoint.timeout_s,
             limiter=shared_limiter_client(limiter, lambda count: metrics.requests_in_flight(name, count)),
+            reuse=ray.get(reuse[0]) if reuse else None,  # --reuse-answers: fetched once, from this node's store
         )
 
         async def append_many(appends):

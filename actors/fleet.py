@@ -30,6 +30,7 @@ from claim_assess.ledger.checkpoints import CheckpointInfo
 from claim_assess.ledger.store import OpenFileLedger
 from claim_assess.llm.accounting import LLMUsage
 from claim_assess.llm.ratelimit import LimiterStats
+from claim_assess.llm.reuse import ReuseIndex
 from claim_assess.run.assessor import PolicyBook
 from claim_assess.run.claim_loop import Tick
 from claim_assess.run.endpoint import LLMEndpoint
@@ -57,7 +58,7 @@ class FleetConfig:
 
 
 class RayFleet:
-    def __init__(self, config: FleetConfig, book: PolicyBook):
+    def __init__(self, config: FleetConfig, book: PolicyBook, reuse: ReuseIndex | None = None):
         check_capacity(config.actors)
         self.config = config
         common = {"namespace": config.namespace, "lifetime": None, "max_restarts": -1}
@@ -71,12 +72,17 @@ class RayFleet:
         self.progress = ray.remote(ProgressActor).options(name="progress", num_cpus=0, **common).remote()
         # The policy book goes inline with each assessor's creation (it is small): a restarted assessor must find
         # its constructor arguments again, which an object-store ref does not guarantee.
+        # The --reuse-answers index can be large (tens of MB for 100,000 calls): put in the object store once, so a
+        # node holds one copy whatever its number of assessors, and passed inside a list, so Ray hands each assessor
+        # the ref and not the value inline. The fleet keeps the ref for the run's life: the driver owns the object, so
+        # a restarted assessor finds it again (the guarantee the book gets by going inline).
+        self._reuse_ref = [ray.put(reuse)] if reuse else []
         self.assessor_names = tuple(f"assessor-{i + 1}" for i in range(config.actors))
         self.assessors = [
             ray.remote(AssessorActor).options(
                 name=name, num_cpus=ASSESSOR_CPUS, max_concurrency=config.claims_per_actor + 8,
                 scheduling_strategy=placement, **common,
-            ).remote(name, config.run_id, book, config.endpoint, config.namespace)
+            ).remote(name, config.run_id, book, config.endpoint, config.namespace, self._reuse_ref)
             for name, placement in zip(self.assessor_names, spread(config.actors, config.driver_node_id), strict=True)
         ]
         self._started()

@@ -81,6 +81,8 @@ class RunMetrics:
         self._flush_when_due()
 
     def attempt(self, record: AttemptRecord) -> None:
+        if record.reused_from is not None:  # answered from the ledger: no request, no latency, no tokens spent
+            return
         self._requests_due[(str(record.status), record.purpose)] += 1
         self._latencies_due.append((record.latency_ms, record.purpose))
         if record.prompt_tokens:

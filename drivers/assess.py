@@ -23,9 +23,11 @@ from claim_assess.run.display import show_summary
 from claim_assess.run.endpoint import dry_run_preflight
 from claim_assess.run.lifecycle import run_assessment
 from claim_assess.run.prepare import select_entries
+from claim_assess.run.reuse import build_reuse_index, with_prices
 from claim_assess.run.settings import PER_CLAIM_TASK_NAMES_UP_TO, RunSettings, new_settings, resumed_settings
 from claim_assess.drivers.options import (EXIT_FAILED, EXIT_USAGE, add_log_level, add_run, add_workspace,
                                           command_parser, positive_float, positive_int, returns_exit_code)
+from claim_assess.drivers.options import run_id as run_id_flag
 
 EXIT_CODES = [(0, "every claim got a decision; none FAILED but for its input (bad input is FAILED, the field named)"),
               (1, "the run stopped before every claim was decided (quota, a key or model refused part-way, an "
@@ -69,9 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--llm openai endpoint (key, model, Structured Outputs); writes no ledger")
     add("--no-preflight", action="store_true", help="skip the preflight request a run makes to an --llm openai "
         "endpoint before starting (for endpoints that bill every call)")
-    add("--price-input", type=float, metavar="PER_M", help="price per million input tokens (--dry-run)")
-    add("--price-output", type=float, metavar="PER_M", help="price per million output tokens (--dry-run)")
-    add("--pricing", metavar="FILE", help='--dry-run prices per model: {"MODEL": {"input_per_m": X, "output_per_m": Y}}')
+    add("--reuse-answers", nargs="+", action="extend", type=run_id_flag, metavar="RUN_ID", help="answer requests "
+        "byte-identical to ones these runs recorded from the ledger, not the network (one or more; repeatable)")
+    add("--price-input", type=float, metavar="PER_M", help="price per million input tokens (--dry-run's cost; a "
+        "run's cost saved by --reuse-answers)")
+    add("--price-output", type=float, metavar="PER_M", help="price per million output tokens (as --price-input)")
+    add("--pricing", metavar="FILE", help='prices per model: {"MODEL": {"input_per_m": X, "output_per_m": Y}}')
     add("--quiet", action="store_true", help="no live display, only the summary")
     add("--json", action="store_true", help="print a JSON object on stdout: the summary, or the error")
     add_log_level(p)
@@ -84,12 +89,13 @@ def settings_from(args: argparse.Namespace) -> RunSettings:
                   dashboard=False if args.no_dashboard else None)
     selection = dict(input=args.input, llm=args.llm, base_url=args.base_url, model=args.model,
                      claim_ids=tuple(args.claim_id) or None, exclude=tuple(args.exclude) or None, limit=args.limit,
-                     task_names=args.task_names)
+                     task_names=args.task_names, reuse_answers=tuple(args.reuse_answers or ()) or None)
     if args.resume:
         if args.run is None:
             raise ConfigError("--resume needs --run RUN_ID: the run to continue")
         return resumed_settings(args.workspace, args.run, **common, **selection)
-    return new_settings(workspace=args.workspace, run_id=args.run, **{**common, **selection, "llm": args.llm or "sim"})
+    settings = new_settings(workspace=args.workspace, run_id=args.run, **{**common, **selection, "llm": args.llm or "sim"})
+    return with_prices(settings, price_input=args.price_input, price_output=args.price_output, pricing_file=args.pricing)
 
 
 @returns_exit_code
@@ -106,8 +112,9 @@ def main(argv: list[str] | None = None) -> int:
                               "skips it)")
         if args.dry_run:
             dataset = open_dataset(settings.input)
+            reuse = build_reuse_index(settings.workspace, settings.reuse_answers) if settings.reuse_answers else None
             plan = dry_run(dataset, select_entries(dataset, settings), settings, price_input=args.price_input,
-                           price_output=args.price_output, pricing_file=args.pricing)
+                           price_output=args.price_output, pricing_file=args.pricing, reuse=reuse)
             if args.preflight:
                 console.print(dry_run_preflight(settings), soft_wrap=True, highlight=False)
             print_plan(plan, console, as_json=args.json)

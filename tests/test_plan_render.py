@@ -30,7 +30,8 @@ def test_render_and_json() -> None:
     assert "0.15/M input" in text
     data = plan_to_json(plan)
     assert data["llm_calls"] == {"coverage": plan.coverage_calls, "assessment": plan.assessment_calls,
-                                 "facts_check_at_most": plan.facts_checks, "total": plan.llm_calls}
+                                 "facts_check_at_most": plan.facts_checks, "total": plan.llm_calls,
+                                 "reused": 0}  # no --reuse-answers: nothing reused
     assert f"up to {plan.facts_checks:,} facts checks" in text
     assert data["bound"] == "rpm" and data["cost"] == str(plan.cost) and data["limits"]["rpm"] == 600
     json.dumps(data)

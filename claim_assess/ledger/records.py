@@ -405,6 +405,11 @@ CALL_FIELDS = frozenset(
         "completion_tokens", "latency_ms", "started_at", "finished_at",
     }
 )  # fmt: skip
+# A call answered from an earlier run's record (--reuse-answers) adds one field, {call_id, record_hash} of that
+# record; every other record keeps exactly CALL_FIELDS. An optional field, not a new schema: the records of sent
+# calls are unchanged, and a reader that predates the field refuses such a record (an unknown field), never misreads.
+REUSED_FROM = "reused_from"
+REUSED_CALL_FIELDS = CALL_FIELDS | {REUSED_FROM}
 # "preflight": the one request a run makes before any claim, to prove the endpoint, key, model and response format
 # (claim_id null: it is about no claim). It is logged like every attempt, never referenced by a decision.
 PREFLIGHT = "preflight"
@@ -509,7 +514,7 @@ def _check_call_fields(call: Mapping[str, Any]) -> None:
     # Plain ifs, not _need(cond, f"..."): this runs for every call record, and an f-string argument
     # is formatted even when the check passes.
     _need(type(call) is dict or isinstance(call, Mapping), "a call record must be a mapping")
-    if call.keys() != CALL_FIELDS:
+    if call.keys() != CALL_FIELDS and call.keys() != REUSED_CALL_FIELDS:
         keys = set(call)
         _need("record_hash" not in keys, "call records are handed in without record_hash; the ledger adds it")
         missing, extra = CALL_FIELDS - keys, keys - CALL_FIELDS
@@ -560,6 +565,15 @@ def _check_call_values(call: Mapping[str, Any]) -> None:
         raise InvalidRecordError("latency_ms must be a non-negative int")
     if not (isinstance(call["started_at"], str) and isinstance(call["finished_at"], str)):
         raise InvalidRecordError("timestamps must be strings")
+    if REUSED_FROM in call and not is_call_pointer(call[REUSED_FROM]):
+        raise InvalidRecordError("reused_from must be {call_id, record_hash} of a call record")
+
+
+def is_call_pointer(value: Any) -> bool:
+    """{call_id: "call_" + 16 hex, record_hash: 64 hex}: how a record names another one."""
+    return (isinstance(value, Mapping) and value.keys() == {"call_id", "record_hash"}
+            and isinstance(value["call_id"], str) and bool(_CALL_ID.match(value["call_id"]))
+            and isinstance(value["record_hash"], str) and bool(_HEX64.match(value["record_hash"])))
 
 
 def hashed_call(call: Mapping[str, Any]) -> tuple[dict[str, Any], bytes]:

@@ -4,6 +4,7 @@ What is checked, in one pass over decisions.jsonl:
 - every line: canonical bytes, record_hash, the fields the chain relies on (``lines.read_decision_fields``);
 - the chain: contiguous seq, this ledger's id, previous_hash links from genesis;
 - llm_calls references (see "Calls" below), at most one non-FAILED decision per idempotency_key;
+- every reused answer's ``reused_from`` names an intact call record with that hash (``reuse_pointers``);
 - checkpoints.jsonl, read in step: each checkpoint's signature (pinned key or the stored one), its
   key_id, that tree sizes grow, that its root equals the RFC 6962 root of the first tree_size lines
   (an O(log n) ``MerkleFrontier``) and its head_hash the record_hash of line tree_size − 1; at the
@@ -56,6 +57,7 @@ from claim_assess.ledger.filestore import CALLS_FILE, DECISIONS_FILE, META_FILE
 from claim_assess.ledger.keys import PUBLIC_KEY_FILE, key_id_of, load_public_key
 from claim_assess.ledger.lines import read_decision_fields
 from claim_assess.ledger.merkle import MerkleFrontier, leaf_hash
+from claim_assess.ledger.reuse_pointers import ReusePointers
 from claim_assess.credentials import first_credential_field
 from claim_assess.ledger.records import CALL_SCHEMA, FAILED, genesis_hash
 
@@ -223,6 +225,7 @@ class _CallReader:
         self._checked = 0  # lines already examined (and reported)
         self.misses = 0
         self.enabled = f is not None
+        self.reuses = ReusePointers(problems.add, CALLS_FILE)  # reused answers must point to a record that is there
 
     def _examine(self, number: int, raw: bytes) -> tuple[str | None, str | None]:
         """(call_id, record_hash if the record is intact else None)."""
@@ -250,6 +253,8 @@ class _CallReader:
             if report:
                 self._problems.add(where, f"record_hash of {call_id} does not match the record (it was changed)")
             return call_id, None
+        if report:
+            self.reuses.seen(where, value)
         return call_id, stored
 
     def find(self, call_id: str) -> tuple[str | None, int] | None:
@@ -295,6 +300,7 @@ class _CallReader:
         for number, raw in enumerate(self._f, 1):
             if number > self._checked:
                 self._examine(number, raw)
+        self.reuses.resolve(self._f)
         return number
 
 

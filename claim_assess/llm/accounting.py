@@ -7,7 +7,9 @@ figure as both ``calls`` and ``requests``). Now the client turns every finished 
 ``to_json()``: one name per figure.
 
 Every attempt lands in exactly one outcome: ``requests`` == ``succeeded + rate_limited + quota_errors +
-transient_errors + fatal_errors + invalid_outputs + abandoned``.
+transient_errors + fatal_errors + invalid_outputs + abandoned``. A call answered from the ledger
+(``--reuse-answers``) is no request: it counts in ``reused``, and its recorded tokens in ``reused_*_tokens`` (saved,
+never spent), so ``requests``, ``tokens`` and the rate figures stay what was really sent.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from claim_assess.llm.retry import ErrorKind
 
 OK = "ok"
 ABANDONED = "abandoned"  # the attempt was cut short (its claim was cancelled): no answer, no status
+REUSED = "reused"  # answered from a recorded call of an earlier run: nothing was sent
 
 
 @dataclass(frozen=True)
@@ -38,11 +41,17 @@ class LLMUsage:
     completion_tokens: int = 0
     latency_ms: int = 0  # summed over the attempts
     latency_ms_max: int = 0
+    reused: int = 0  # calls answered from a recorded call (--reuse-answers): not sent, no budget used
+    reused_prompt_tokens: int = 0  # the tokens those recorded calls cost once: saved this time
+    reused_completion_tokens: int = 0
 
     @classmethod
     def of(cls, *, kind: str, attempt: int, latency_ms: int, prompt_tokens: int | None,
            completion_tokens: int | None) -> LLMUsage:
-        """One finished attempt. ``kind`` is "ok", "abandoned" or an ``ErrorKind`` value."""
+        """One finished attempt. ``kind`` is "ok", "abandoned", "reused" or an ``ErrorKind`` value."""
+        if kind == REUSED:
+            return cls(reused=1, reused_prompt_tokens=prompt_tokens or 0,
+                       reused_completion_tokens=completion_tokens or 0)
         counts = {_OUTCOME_FIELD[kind]: 1}
         return cls(
             requests=1,
@@ -75,13 +84,29 @@ class LLMUsage:
         return self.prompt_tokens + self.completion_tokens
 
     @property
+    def tokens_saved(self) -> int:
+        return self.reused_prompt_tokens + self.reused_completion_tokens
+
+    @property
+    def new_calls(self) -> int:
+        """Calls that went to the network (a call's retries are not calls of their own)."""
+        return self.requests - self.retries
+
+    @property
+    def reused_percent(self) -> float | None:
+        """Share of the calls answered from the ledger, None when there was no call at all."""
+        calls = self.reused + self.new_calls
+        return round(100 * self.reused / calls, 1) if calls else None
+
+    @property
     def errors(self) -> int:
         """Attempts that got no usable answer for a reason other than a rate limit."""
         return self.quota_errors + self.transient_errors + self.fatal_errors + self.invalid_outputs + self.abandoned
 
     def to_json(self) -> dict[str, int]:
-        """The fields, plus the two totals people look for first (``rate_limited``, ``tokens``)."""
-        return {**asdict(self), "rate_limited": self.rate_limited, "tokens": self.tokens}
+        """The fields, plus the totals people look for first (``rate_limited``, ``tokens``, reuse's share)."""
+        return {**asdict(self), "rate_limited": self.rate_limited, "tokens": self.tokens, "new_calls": self.new_calls,
+                "tokens_saved": self.tokens_saved, "reused_percent": self.reused_percent}
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> LLMUsage:

@@ -57,6 +57,8 @@ class AttemptRecord:
     finished_at: str
     # How the attempt ended ("ok", "abandoned" or an ErrorKind value): for accounting, not part of llm_call/1.
     outcome: str = OK
+    # {call_id, record_hash} of the recorded call whose answer this one reused (nothing was sent), else None.
+    reused_from: Mapping[str, str] | None = None
 
     @cached_property  # the client, the advisor, the reporter and the metrics all read it: computed once
     def usage(self) -> LLMUsage:
@@ -64,8 +66,11 @@ class AttemptRecord:
                            prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens)
 
     def to_json(self) -> dict[str, Any]:
-        """The spec's llm_call/1 object, ready for canonical JSON (no floats, no record_hash)."""
-        return {
+        """The spec's llm_call/1 object, ready for canonical JSON (no floats, no record_hash).
+
+        ``reused_from`` is only present on a reused answer: the records of calls really sent keep the exact shape
+        they always had (and the same bytes, so old ledgers verify as they did)."""
+        body = {
             "schema": SCHEMA,
             "call_id": self.call_id,
             "run_id": self.run_id,
@@ -85,6 +90,9 @@ class AttemptRecord:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
         }
+        if self.reused_from is not None:
+            body["reused_from"] = dict(self.reused_from)
+        return body
 
 
 def request_body(prompt: Any, response_format: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -5,6 +5,10 @@ attempt it asks the shared limiter for budget, after it releases the permit with
 (also on failure and cancellation), records the attempt, and then lets the pure policy in
 ``llm.retry`` decide whether and when to try again. The openai client's own retries are off, so
 every retry is visible here: budgeted, logged and counted.
+
+With a ``ReuseIndex`` (``--reuse-answers``), a request byte-identical to a recorded one with a valid answer is
+answered from that record first, before the limiter is asked: nothing is sent, so it must not use request or token
+budget, nor count toward RPM/TPM. It still gets its own record, which points to the original.
 """
 
 from __future__ import annotations
@@ -31,11 +35,12 @@ from claim_assess.errors import (
     QuotaExhausted,
 )
 from claim_assess.credentials import Redactor, public_endpoint
-from claim_assess.llm.accounting import ABANDONED, OK, LLMUsage
+from claim_assess.llm.accounting import ABANDONED, OK, REUSED, LLMUsage
 from claim_assess.llm.attempts import AttemptRecord, new_call_id, request_body, rfc3339, utc_now
 from claim_assess.llm.diagnosis import provider_said, what_to_change
 from claim_assess.llm.limiter import AttemptOutcome, Limiter, estimate_prompt_tokens
 from claim_assess.llm.retry import ErrorKind, RetryPolicy, classify, retry_hint
+from claim_assess.llm.reuse import ReuseIndex
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -105,8 +110,10 @@ class LLMClient:
         wall_clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], Any] = asyncio.sleep,
         rng: random.Random | None = None,
+        reuse: ReuseIndex | None = None,
     ) -> None:
         self.model = model
+        self._reuse = reuse if reuse else None  # an empty index is no index: no digest per call for nothing
         self.endpoint = public_endpoint(base_url)
         self._limiter = limiter
         self._limiter_pauses = bool(getattr(limiter, "pauses_on_429", False))
@@ -158,6 +165,8 @@ class LLMClient:
         policy = self._policy
         reserve = estimate_prompt_tokens(prompt.messages) + prompt.max_completion_tokens
         request = request_body(prompt)  # once per call, not per attempt: every attempt sends the same body
+        if (reused := self._from_ledger(prompt, request, parse, run_id, claim_id, record)) is not None:
+            return reused.value  # answered from the ledger: no attempt, no budget
         started = self._clock()
         attempt = invalid = 0
         try:
@@ -197,6 +206,29 @@ class LLMClient:
             if isinstance(exc, LLMError):
                 log.info("%s call for claim %s ended without an answer: %s", prompt.purpose, claim_id, exc)
             raise
+
+    def _from_ledger(self, prompt: PromptLike, request: Mapping[str, Any], parse: Callable[[str], T], run_id: str,
+                     claim_id: str, record: Callable[[AttemptRecord], None]) -> _Attempt | None:
+        """The recorded answer to exactly this request, recorded as a reuse; None: ask the endpoint."""
+        found = self._reuse.find(self.model, request) if self._reuse is not None else None
+        if found is None:
+            return None
+        try:
+            value = parse(found.response)
+        except InvalidOutputError as exc:  # the index keeps valid answers only, but the schema may have been tightened
+            log.info("recorded answer %s no longer passes the schema (%s): asking the endpoint", found.call_id, exc)
+            return None
+        now = rfc3339(self._wall_clock())
+        attempt_record = AttemptRecord(
+            call_id=new_call_id(), run_id=run_id, claim_id=claim_id, purpose=prompt.purpose, item_id=prompt.item_id,
+            attempt=1, model=self.model, endpoint=self.endpoint, request=request, response=found.response,
+            status=found.status, error=None, prompt_tokens=found.prompt_tokens,
+            completion_tokens=found.completion_tokens, latency_ms=0, started_at=now, finished_at=now,
+            outcome=REUSED, reused_from=found.pointer(),
+        )
+        self._usage += attempt_record.usage
+        record(attempt_record)
+        return _Attempt(value=value, ok=True, status=found.status)
 
     async def _attempt(
         self,

@@ -36,6 +36,7 @@ from claim_assess.claims.decision import COVERAGE_REVIEW, FAILED, LLM_REFER, REF
 from claim_assess.claims.pipeline import VALIDATED_STAGE, Assessment, assess_claim_now
 from claim_assess.claims.prompts import ASSESSMENT_PURPOSE, COVERAGE_PURPOSE, FACTS_CHECK_PURPOSE
 from claim_assess.errors import ConfigError
+from claim_assess.llm.reuse import ReuseIndex
 from claim_assess.plan.advisor import AskedCall, PlanningAdvisor
 from claim_assess.plan.pricing import parse_price
 
@@ -130,6 +131,7 @@ class Plan:
     minutes_at_latency: float
     price_in_per_m: Decimal | None
     price_out_per_m: Decimal | None
+    reused_calls: int = 0  # calls --reuse-answers would answer from the ledger (not in the calls and tokens above)
     # What making this plan cost, not part of what it says: two equal plans may have taken different times.
     cpu: CpuSplit | None = dataclasses.field(default=None, compare=False)
 
@@ -172,7 +174,9 @@ def _possible_facts_check(assessment: Assessment, calls: tuple[AskedCall, ...]) 
     """The facts check a run may ask (rule 7b), counted at most once per claim the model could approve: its answers
     are unknown here. Its prompt is the assessment's without the free texts, so the assessment's size bounds it."""
     asked = [call for call in calls if call.purpose == ASSESSMENT_PURPOSE]
-    if not asked or assessment.decision != REFER or assessment.reasons[0] not in _MAY_BE_AUTO_PAID:
+    # A reused assessment answer is the model's own (--reuse-answers): the pipeline then asked the check itself.
+    if not asked or asked[-1].reused or assessment.decision != REFER or \
+            assessment.reasons[0] not in _MAY_BE_AUTO_PAID:
         return ()
     return (dataclasses.replace(asked[-1], purpose=FACTS_CHECK_PURPOSE),)
 
@@ -185,11 +189,12 @@ def claim_plan(entry: ClaimEntry, assessment: Assessment, calls: tuple[AskedCall
     return ClaimPlan(assessment.claim_id, entry.location, assessment.error if failed else None, calls, by_rule)
 
 
-def plan_claims(dataset: Dataset, entries: Iterable[ClaimEntry], tally: _CpuTally) -> Iterator[ClaimPlan]:
+def plan_claims(dataset: Dataset, entries: Iterable[ClaimEntry], tally: _CpuTally,
+                advisor: PlanningAdvisor | None = None) -> Iterator[ClaimPlan]:
     """Each entry through the real pipeline, one after the other, as the entries arrive. The planning advisor's
     answers never wait, so the pipeline runs without an event loop (a task per coverage question would cost
     more than planning the claim). ``tally`` is told where each claim's reading starts and its validation ends."""
-    advisor = PlanningAdvisor()
+    advisor = advisor or PlanningAdvisor()
     stream = iter(entries)
     while True:
         tally.next_claim()
@@ -204,15 +209,16 @@ def plan_claims(dataset: Dataset, entries: Iterable[ClaimEntry], tally: _CpuTall
 def plan_run(dataset: Dataset, entries: Iterable[ClaimEntry], *, rpm: int | None, tpm: int | None, model: str,
              latency_s: float = DEFAULT_LATENCY_S, concurrency: int = 1,
              price_in_per_m: float | Decimal | None = None, price_out_per_m: float | Decimal | None = None,
-             clock: Callable[[], float] = time.thread_time) -> Plan:
-    """Count what assessing ``entries`` will cost. Reads nothing, calls no model. ``entries`` may be any iterable,
+             clock: Callable[[], float] = time.thread_time, reuse: ReuseIndex | None = None) -> Plan:
+    """Count what assessing ``entries`` will cost (``reuse``: the answers --reuse-answers would take from the ledger). Reads nothing, calls no model. ``entries`` may be any iterable,
     a stream read as it goes: it is walked once, and only the claims failing validation are kept. ``clock``
     measures the plan's own CPU time (``Plan.cpu``)."""
     if latency_s <= 0 or concurrency < 1:
         raise ConfigError("the plan needs a positive latency and a concurrency of at least 1")
     prices = parse_price(price_in_per_m, "the input price"), parse_price(price_out_per_m, "the output price")
     tally = _CpuTally(clock)
-    plan = summarize(dataset.root, model, plan_claims(dataset, entries, tally), rpm=rpm, tpm=tpm,
+    claims = plan_claims(dataset, entries, tally, PlanningAdvisor(reuse, model))
+    plan = summarize(dataset.root, model, claims, rpm=rpm, tpm=tpm,
                      latency_s=latency_s, concurrency=concurrency, prices=prices)
     return dataclasses.replace(plan, cpu=tally.split())
 
@@ -221,7 +227,7 @@ def summarize(dataset: str, model: str, claims: Iterable[ClaimPlan], *, rpm: int
               latency_s: float, concurrency: int, prices: tuple[Decimal | None, Decimal | None]) -> Plan:
     """The totals over ``claims``, in one pass (a stream of a million claims is never held)."""
     count = rule_decided = items_by_rule = 0
-    calls = coverage_calls = assessment_calls = facts_checks = prompt_tokens = completion_tokens = 0
+    calls = coverage_calls = assessment_calls = facts_checks = prompt_tokens = completion_tokens = reused = 0
     invalid: list[InvalidClaim] = []
     for claim in claims:
         count += 1
@@ -230,6 +236,9 @@ def summarize(dataset: str, model: str, claims: Iterable[ClaimPlan], *, rpm: int
         rule_decided += claim.rule_decided
         items_by_rule += claim.items_by_rule
         for call in claim.calls:
+            if call.reused:
+                reused += 1
+                continue
             calls += 1
             coverage_calls += call.purpose == COVERAGE_PURPOSE
             assessment_calls += call.purpose == ASSESSMENT_PURPOSE
@@ -259,4 +268,5 @@ def summarize(dataset: str, model: str, claims: Iterable[ClaimPlan], *, rpm: int
         minutes_at_latency=calls * latency_s / concurrency / 60,
         price_in_per_m=prices[0],
         price_out_per_m=prices[1],
+        reused_calls=reused,
     )

@@ -40,7 +40,8 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "rule_decided": plan.rule_decided,
         "items_by_rule": plan.items_by_rule,
         "llm_calls": {"coverage": plan.coverage_calls, "assessment": plan.assessment_calls,
-                      "facts_check_at_most": plan.facts_checks, "total": plan.llm_calls},
+                      "facts_check_at_most": plan.facts_checks, "total": plan.llm_calls,
+                      "reused": plan.reused_calls},
         "tokens": {"prompt": plan.prompt_tokens, "completion": plan.completion_tokens, "total": plan.tokens,
                    "completion_share_of_max": COMPLETION_SHARE},
         "limits": {"rpm": plan.rpm, "tpm": plan.tpm, "latency_s": plan.latency_s, "concurrency": plan.concurrency},
@@ -77,6 +78,9 @@ def _totals(plan: Plan) -> Table:
     table.add_row("LLM calls", f"up to {plan.llm_calls:,}  ({plan.coverage_calls:,} coverage + "
                                f"{plan.assessment_calls:,} assessment + up to {plan.facts_checks:,} facts checks, "
                                "one per claim that would be paid automatically; retries not counted)")
+    if plan.reused_calls:
+        table.add_row("reused answers", f"{plan.reused_calls:,} calls answered from the ledger (--reuse-answers): "
+                                        "not sent, not counted above")
     table.add_row("tokens", f"{plan.tokens:,}  ({plan.prompt_tokens:,} prompt + ~{plan.completion_tokens:,} "
                             f"completion, estimated at {COMPLETION_SHARE:.0%} of max_completion_tokens)")
     limits = ", ".join(part for part in (f"{plan.rpm:,} requests/min" if plan.rpm else "",

@@ -23,6 +23,21 @@ def _run_tiles(summary: RunSummary | None) -> list[tuple[str, str, str]]:
         ("wall time", seconds(summary.wall_seconds), f"{per_min:,.1f} claims/min" if per_min is not None else ""),
         ("LLM requests", count(llm.requests), f"{count(llm.tokens)} tokens"),
         ("429s · retries", f"{count(llm.rate_limited)} · {count(llm.retries)}", "rate limited · retried"),
+        *_reuse_tiles(summary),
+    ]
+
+
+def _reuse_tiles(summary: RunSummary) -> list[tuple[str, str, str]]:
+    """--reuse-answers: reused vs new calls, and the tokens and cost that saved (nothing for a run without it)."""
+    llm = summary.llm
+    if not (llm.reused or summary.settings.reuse_answers):
+        return []
+    percent = "—" if llm.reused_percent is None else f"{llm.reused_percent:.1f} %"
+    cost = summary.cost_saved
+    return [
+        ("answers reused", f"{count(llm.reused)} · {count(llm.new_calls)}", f"reused · new calls ({percent} reused)"),
+        ("saved by reuse", f"{count(llm.tokens_saved)} tokens",
+         "cost unknown (no prices given)" if cost is None else f"{cost:,.4f} at the run's prices"),
     ]
 
 

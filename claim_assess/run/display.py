@@ -7,14 +7,16 @@ Nothing here talks to Ray; the driver pulls a ``ProgressSnapshot`` and hands it 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 from rich.console import Console, Group, RenderableType
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from claim_assess.llm.accounting import LLMUsage
 from claim_assess.run.progress import ProgressSnapshot
-from claim_assess.run.summary import RunSummary
+from claim_assess.run.summary import Prices, RunSummary, saved_cost
 
 DECISION_STYLES = {
     "APPROVE": "green",
@@ -41,8 +43,10 @@ def _against(value: float, limit: int | None) -> str:
     return f"{value:,.0f}/min of {limit:,} ({value / limit:.0%})"
 
 
-def render(snapshot: ProgressSnapshot) -> RenderableType:
-    """The live view: progress, per-actor work, decisions, LLM traffic against the limits, ledger."""
+def render(snapshot: ProgressSnapshot, prices: Prices = (None, None)) -> RenderableType:
+    """The live view: progress, per-actor work, decisions, LLM traffic against the limits, ledger.
+
+    ``prices`` (the run's, per million tokens) price what answers reused from the ledger saved."""
     s = snapshot
     header = Table.grid(padding=(0, 2))
     header.add_row(
@@ -74,12 +78,22 @@ def render(snapshot: ProgressSnapshot) -> RenderableType:
     llm.add_row("LLM", f"{s.endpoint} · {s.model}")
     llm.add_row("requests", f"{s.llm.requests:,} total · {_against(s.requests_per_min, s.rpm_limit)}")
     llm.add_row("tokens", f"{s.llm.tokens:,} total · {_against(s.tokens_per_min, s.tpm_limit)}")
+    if s.llm.reused:
+        llm.add_row("reused answers", reuse_line(s.llm, saved_cost(s.llm, prices)))
     pause = f" · paused {s.limiter_paused_s:.1f}s" if s.limiter_paused_s > 0 else ""
     llm.add_row("429s / retries / errors", f"{s.llm.rate_limited:,} / {s.llm.retries:,} / {s.llm.errors:,}{pause}")
     for line in s.limiter_pacing:
         llm.add_row("rate limiter", line)
     llm.add_row("ledger height", f"{s.ledger_height:,}")
     return Group(header, actors, decisions, llm)
+
+
+def reuse_line(llm: LLMUsage, cost: Decimal | None) -> str:
+    """Reused vs new calls, the tokens saved and, at known prices, their cost (--reuse-answers)."""
+    percent = "-" if llm.reused_percent is None else f"{llm.reused_percent:.1f} %"
+    saved = "" if cost is None else f" · {cost:,.4f} saved at the run's prices"
+    return (f"{llm.reused:,} reused · {llm.new_calls:,} new calls ({percent} reused) · "
+            f"{llm.tokens_saved:,} tokens saved{saved}")
 
 
 def plain_line(snapshot: ProgressSnapshot) -> str:
@@ -90,7 +104,8 @@ def plain_line(snapshot: ProgressSnapshot) -> str:
         f"[{_duration(s.elapsed_s)}] {s.done}/{s.total} claims ({s.claims_per_s * 60:.1f}/min, "
         f"ETA {_duration(s.eta_s if s.remaining else 0)}) | {decisions} | requests {s.llm.requests} "
         f"({s.requests_per_min:.0f}/min) tokens {s.llm.tokens} ({s.tokens_per_min:.0f}/min) | "
-        f"429s {s.llm.rate_limited} retries {s.llm.retries} | ledger {s.ledger_height}"
+        f"429s {s.llm.rate_limited} retries {s.llm.retries}{f' reused {s.llm.reused}' if s.llm.reused else ''} | "
+        f"ledger {s.ledger_height}"
     )
 
 
@@ -110,6 +125,8 @@ def summary_table(summary: RunSummary, paths: Sequence[tuple[str, str]]) -> Rend
     facts.add_row("throughput", f"{summary.claims_per_minute or 0:,.1f} claims/min")
     facts.add_row("LLM", f"{llm.requests:,} requests · {llm.tokens:,} tokens · {llm.rate_limited:,} 429s · "
                          f"{llm.retries:,} retries")
+    if llm.reused or summary.settings.reuse_answers:
+        facts.add_row("reused answers", reuse_line(llm, summary.cost_saved))
     for line in summary.limiter:
         facts.add_row("rate limiter", line)
     for currency, sums in sorted(summary.totals.items()):

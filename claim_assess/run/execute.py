@@ -31,6 +31,7 @@ from claim_assess.run.outcome import ClaimOutcome
 from claim_assess.run.prepare import PreparedRun
 from claim_assess.run.settings import RunSettings
 from claim_assess.run.signals import StopSignals
+from claim_assess.run.summary import prices_of
 from claim_assess.run.timeline import TimelineWriter
 
 if TYPE_CHECKING:  # the driver imports the openai client only to run a preflight (run.endpoint.preflight)
@@ -103,7 +104,7 @@ def _start_fleet(prepared: PreparedRun, connection: RayConnection, opened: OpenE
         per_claim_task_names=settings.per_claim_task_names(_expected(prepared, wait_s=COUNT_WAIT_S) or UNCOUNTED),
         learned_limits=settings.learned_limits,
     )
-    fleet = RayFleet(config, prepared.book)
+    fleet = RayFleet(config, prepared.book, prepared.reuse)
     try:
         return fleet, check_loopback() if connection.local else 0
     except RunError:
@@ -193,7 +194,7 @@ def _drive(prepared: PreparedRun, fleet: RayFleet, kept: int, console: Console, 
     learned = LearnedLimits(settings)
     heap = HeapTrim()  # the driver's RSS stays flat through a long run (claim_assess.run.heap says why)
     started = time.monotonic()
-    with LiveView(console, TimelineWriter(paths.timeline), quiet=quiet) as view, \
+    with LiveView(console, TimelineWriter(paths.timeline), quiet=quiet, prices=prices_of(settings)) as view, \
             StopSignals(on_first=lambda signum: view.say(f"[yellow]{STOPPING}[/]")) as signals:
         try:
             phases.enter("decide")

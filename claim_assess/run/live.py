@@ -13,6 +13,7 @@ from rich.live import Live
 from claim_assess.run.claim_loop import Tick
 from claim_assess.run.display import plain_line, render
 from claim_assess.run.progress import ProgressSnapshot
+from claim_assess.run.summary import Prices
 from claim_assess.run.timeline import TimelineWriter
 
 PLAIN_EVERY_S = 5.0
@@ -20,8 +21,10 @@ PLAIN_EVERY_S = 5.0
 
 class LiveView:
     def __init__(self, console: Console, timeline: TimelineWriter, *, quiet: bool,
-                 plain_every_s: float = PLAIN_EVERY_S, clock: Callable[[], float] = time.monotonic):
+                 plain_every_s: float = PLAIN_EVERY_S, clock: Callable[[], float] = time.monotonic,
+                 prices: Prices = (None, None)):
         self._console, self._timeline, self._quiet = console, timeline, quiet
+        self._prices = prices  # what the answers reused from the ledger saved is priced at these
         self._every, self._clock = plain_every_s, clock
         self._live: Live | None = None
         self._last_line = clock()
@@ -43,7 +46,7 @@ class LiveView:
             return
         self._timeline.add(snapshot, inflight=tick.inflight, claim_limit=tick.admission_limit, force=final)
         if self._live is not None:
-            self._live.update(render(snapshot))
+            self._live.update(render(snapshot, self._prices))
         elif not self._quiet and (final or self._clock() - self._last_line >= self._every):
             self._last_line = self._clock()
             self._console.print(plain_line(snapshot), highlight=False, soft_wrap=True)

@@ -110,7 +110,7 @@ class ProgressBoard:
                 state.claims[claim_id] = stage
             else:
                 state.claims.pop(claim_id, None)
-        if batch.usage.requests:
+        if batch.usage.requests or batch.usage.reused:
             self._llm += batch.usage
             self._window.append((self._clock(), batch.usage.succeeded, batch.usage.tokens))
         for claim in batch.finished:
@@ -194,7 +194,7 @@ class ProgressReporter:
         self.flush()
 
     def flush(self) -> None:
-        if not (self._stages or self._usage.requests or self._finished):
+        if not (self._stages or self._usage.requests or self._usage.reused or self._finished):
             return
         batch = ProgressBatch(self._actor, tuple(self._stages.items()), self._usage, tuple(self._finished))
         self._stages, self._usage, self._finished = {}, LLMUsage(), []

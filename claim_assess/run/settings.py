@@ -66,6 +66,12 @@ class RunSettings:
     task_names: str = "auto"  # "auto" | "per-claim" | "fixed"
     # What the rate limiter learned of how the provider enforces (Enforcement.to_json each): a resume starts there.
     learned_limits: tuple[dict[str, Any], ...] = ()
+    # Runs whose recorded answers this run reuses (--reuse-answers): kept here, so a --resume keeps reusing them.
+    reuse_answers: tuple[str, ...] = ()
+    # Prices per million tokens (decimal strings, --price-input / --price-output / --pricing): what the tokens a
+    # reuse saved would have cost. None: the cost saved is not known.
+    price_input_per_m: str | None = None
+    price_output_per_m: str | None = None
 
     @property
     def paths(self) -> RunPaths:

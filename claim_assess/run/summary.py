@@ -80,6 +80,20 @@ class RunSummary:
         return sum(n for cause, n in self.failed_by_cause.items() if cause != "input")
 
     @property
+    def cost_saved(self) -> Decimal | None:
+        """What the tokens answered from the ledger would have cost at the run's prices (None: no prices given)."""
+        return saved_cost(self.llm, prices_of(self.settings))
+
+    def reuse_json(self) -> dict[str, Any]:
+        """summary.json's "reuse": reused vs new calls, the tokens and cost saved, and the runs reused from."""
+        llm, cost = self.llm, self.cost_saved
+        return {"from_runs": list(self.settings.reuse_answers), "reused_calls": llm.reused, "new_calls": llm.new_calls,
+                "reused_percent": llm.reused_percent, "tokens_saved": llm.tokens_saved,
+                "prompt_tokens_saved": llm.reused_prompt_tokens,
+                "completion_tokens_saved": llm.reused_completion_tokens,
+                "cost_saved": None if cost is None else f"{cost:.4f}"}
+
+    @property
     def claims_per_minute(self) -> float | None:
         return round(self.claims / (self.wall_seconds / 60), 2) if self.wall_seconds > 0 else None
 
@@ -99,6 +113,7 @@ class RunSummary:
             "wall_seconds": self.wall_seconds,
             "claims_per_minute": self.claims_per_minute,
             "llm": self.llm.to_json(),
+            "reuse": self.reuse_json(),
             "ledger": {"height": self.ledger_height,
                        "checkpoint": asdict(self.checkpoint) if self.checkpoint is not None else None},
             "endpoint": self.endpoint,
@@ -134,6 +149,22 @@ class RunSummary:
             limiter=tuple(str(line) for line in data.get("limiter", ())),
             schema=data.get("schema", SCHEMA),
         )
+
+
+Prices = tuple[str | None, str | None]  # (input, output) per million tokens, decimal strings; None: not known
+
+
+def prices_of(settings: RunSettings) -> Prices:
+    return settings.price_input_per_m, settings.price_output_per_m
+
+
+def saved_cost(llm: LLMUsage, prices: Prices) -> Decimal | None:
+    """Prices per million tokens times the reused tokens; None unless both prices are known."""
+    price_input, price_output = prices
+    if price_input is None or price_output is None:
+        return None
+    return (Decimal(llm.reused_prompt_tokens) * Decimal(price_input)
+            + Decimal(llm.reused_completion_tokens) * Decimal(price_output)) / Decimal(1_000_000)
 
 
 class SummaryTally:
