@@ -52,5 +52,20 @@ def build_report(tally: Tally, *, run_id: str, ledger: str, input: str, policies
                         tuple({"policy_id": pid, **m.to_json()} for pid, m in per_policy), lists, notes)
 
 
-def delta(entry: Mapping[str, Any]) -> Decimal:
-    return Decimal(entry["delta"])
+def changed_transitions(report: WhatIfReport) -> tuple[list[tuple[str, str, int]], int]:
+    """(the from -> to pairs whose decision changes, most claims first; how many compared claims keep theirs)."""
+    changed = [t for t in report.transitions if t[0] != t[1]]
+    return changed, sum(n for a, b, n in report.transitions if a == b)
+
+
+def top_policies(report: WhatIfReport, shown: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(the ``shown`` policies with the largest |delta|; the rest summed per currency: currency, policies,
+    claims, delta)."""
+    rest: dict[str, dict[str, Any]] = {}
+    for entry in report.policies_delta[shown:]:
+        summed = rest.setdefault(entry["currency"], {"currency": entry["currency"], "policies": 0, "claims": 0,
+                                                     "delta": Decimal("0.00")})
+        summed["policies"] += 1
+        summed["claims"] += entry["claims"]
+        summed["delta"] += Decimal(entry["delta"])
+    return list(report.policies_delta[:shown]), [{**r, "delta": f"{r['delta']:.2f}"} for _, r in sorted(rest.items())]
