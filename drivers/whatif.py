@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,7 +29,8 @@ from typing import TextIO
 from rich.console import Console
 
 from claim_assess.claims.dataset import open_dataset
-from claim_assess.drivers.options import EXIT_OK, EXIT_USAGE, add_run, add_workspace, command_parser, returns_exit_code, usage_error
+from claim_assess.drivers.options import (EXIT_OK, EXIT_USAGE, add_run, add_workspace, command_parser, positive_int,
+                                          returns_exit_code, usage_error)
 from claim_assess.errors import ClaimAssessError, InputError
 from claim_assess.files import write_text
 from claim_assess.run.settings import RunSettings
@@ -55,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
                              "compared on purpose")
     parser.add_argument("--html", type=Path, metavar="PATH",
                         help="where to write the page (default WORKSPACE/whatif/RUN_ID-<UTC time>.html)")
+    parser.add_argument("--jobs", type=positive_int("--jobs"), default=min(4, os.cpu_count() or 1),
+                        help="processes that decide claims (default: the CPUs, at most 4)")
     parser.add_argument("--json", action="store_true", help="print one machine-readable object instead of tables")
     return parser
 
@@ -86,7 +90,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         book = with_new_policies(dataset, args.policies) if args.policies is not None else None
         report = what_if(workspace.ledger_dir, dataset, args.run, book=book,
                          policies_file=str(args.policies) if args.policies else None,
-                         changed_dataset=args.input is not None)
+                         changed_dataset=args.input is not None, jobs=args.jobs)
         if report.checked == 0:
             return usage_error(args, report.notes[0], out)
         page = args.html or workspace.root / "whatif" / f"{args.run}-{started:%Y%m%dT%H%M%SZ}.html"

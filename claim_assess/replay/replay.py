@@ -22,7 +22,7 @@ from claim_assess.errors import CanonicalFormError, EvidenceMissing, InvalidReco
 from claim_assess.claims.dataset import ClaimEntry, DatasetSource
 from claim_assess.ledger.canonical import digest
 from claim_assess.ledger.filestore import DECISIONS_FILE
-from claim_assess.ledger.lines import read_decision
+from claim_assess.ledger.lines import read_decision, read_decision_unchecked
 from claim_assess.ledger.records import DecisionRecord
 from claim_assess.replay.answers import RecordedAnswers
 from claim_assess.replay.calls import CallLog
@@ -106,8 +106,12 @@ def replay_decision(record: DecisionRecord, book: _Book) -> Verdict:
     return compare(record, draft, answers.asked)
 
 
-def read_decisions(path: Path, run_id: str | None):
-    """(seq position, record or Verdict for an unreadable line, or None when not of ``run_id``) per line."""
+def read_decisions(path: Path, run_id: str | None, *, checked: bool = True):
+    """(seq position, record or Verdict for an unreadable line, or None when not of ``run_id``) per line.
+
+    ``checked``: each record's canonical form and record_hash are checked (replay); what-if, which vouches for
+    nothing, reads the records' fields only (``ledger.lines.read_decision_unchecked``)."""
+    read = read_decision if checked else read_decision_unchecked
     needle = None if run_id is None else b'"run_id":"' + run_id.encode("utf-8") + b'"'
     try:
         f = open(path, "rb")
@@ -119,7 +123,7 @@ def read_decisions(path: Path, run_id: str | None):
                 yield position, None
                 continue
             try:
-                yield position, read_decision(raw)
+                yield position, read(raw)
             except (CanonicalFormError, InvalidRecordError) as exc:
                 yield position, Verdict(position, None, None, EVIDENCE_MISSING,
                                         message=f"the record cannot be read ({exc}); run verify")
