@@ -12,6 +12,7 @@ openai unimportable and sockets refused).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -44,6 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--claims", type=int, default=20_000)
     p.add_argument("--dir", type=Path, default=Path("bench-replay"),
                    help="work directory, shared with the replay benchmark (kept for reuse)")
+    p.add_argument("--jobs", type=int, action="append", default=[],
+                   help="measure with this many worker processes (repeatable; default: 1 and 2)")
     args = p.parse_args(argv)
     sample_ws = _sample_run(args.dir)
     target = args.dir / f"replicated-{args.claims}"
@@ -51,16 +54,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         subprocess.run([sys.executable, "-m", HELPER, "--build", str(sample_ws), str(target), str(args.claims)],
                        cwd=ROOT, check=True)
     new = _prepare(target)
-    cmd = [sys.executable, "-m", "drivers.whatif", "--run", RUN_ID, "--workspace", str(target), "--policies",
-           str(new), "--json", "--html", str(target / "whatif.html")]
-    figures, report = measure_command(cmd, args.claims)
-    result = {"scenario": "whatif", "claims": args.claims, "target_s": TARGET_S,
-              "met": figures["exit"] == 0 and figures["wall_s"] < TARGET_S, **figures,
-              "compared": report.get("claims"), "questions": report.get("questions"),
-              "transitions": report.get("transitions"), "payout": (report.get("payout") or {}).get("per_currency"),
-              "ledger": "50 real sample decisions replicated with distinct claim ids (see bench/replay.py)"}
-    print(json.dumps(result, indent=2))
-    return EXIT_OK if result["met"] else EXIT_FAILED
+    runs = []
+    for jobs in args.jobs or [1, 2]:
+        cmd = [sys.executable, "-m", "drivers.whatif", "--run", RUN_ID, "--workspace", str(target), "--policies",
+               str(new), "--json", "--html", str(target / "whatif.html"), "--jobs", str(jobs)]
+        figures, report = measure_command(cmd, args.claims)
+        runs.append({"jobs": jobs, "met": figures["exit"] == 0 and figures["wall_s"] < TARGET_S, **figures,
+                     "compared": report.get("claims"), "questions": report.get("questions"),
+                     "transitions": report.get("transitions"),
+                     "payout": (report.get("payout") or {}).get("per_currency")})
+    print(json.dumps({"scenario": "whatif", "claims": args.claims, "target_s": TARGET_S, "load_average":
+                      os.getloadavg(), "ledger": "50 real sample decisions replicated with distinct claim ids "
+                      "(see bench/replay.py)", "runs": runs}, indent=2))
+    return EXIT_OK if any(r["met"] for r in runs) else EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -118,10 +118,10 @@ def write_policies(case: Path, values: list[dict]) -> Path:
     return path
 
 
-def run_what_if(case: Path, new_policies: Path):
+def run_what_if(case: Path, new_policies: Path, jobs: int = 1):
     dataset = open_dataset(case / "data")
     return what_if(case / "ws" / "ledger", dataset, RUN_ID, book=with_new_policies(dataset, new_policies),
-                   policies_file=str(new_policies))
+                   policies_file=str(new_policies), jobs=jobs)
 
 
 def cli(case: Path, *extra: str) -> tuple[int, str, str]:
@@ -204,6 +204,13 @@ def test_a_raised_deductible_lowers_each_kept_payout_by_what_the_terms_say(case,
     assert sum(Decimal(t["delta"]) for t in report.totals) == delta
     assert sum(Decimal(p["delta"]) for p in report.policies_delta) == delta
     assert sorted(report.changed_policies) == sorted(terms)
+
+
+def test_worker_processes_give_the_same_report_as_one_process(case):
+    new = [{**p, "deductible": {**p["deductible"], "percent": "20"}} for p in policies(case)]
+    path = write_policies(case, new)
+    one, two = run_what_if(case, path), run_what_if(case, path, jobs=2)
+    assert one.lists["changed"]["count"] > 0 and two == one
 
 
 def test_a_coverage_exclusion_added_denies_the_claims_it_leaves_with_nothing_covered(case):
