@@ -6,6 +6,10 @@ the same body the client sends); otherwise the evidence does not support the dec
 than guessing. The recorded outcome of the call is then given back as the client gave it: the parsed answer of a
 successful attempt, InvalidOutputError when the last attempt's answer broke the schema, LLMCallError when the endpoint
 refused the request's content (what else ends a call without an answer leaves no decision, so it is never cited).
+
+What-if's advisor (``AssumedAnswers``) matches questions to attempts the same way and gives back the same recorded
+outcomes, but tolerates a request that differs (the answer is then assumed, and said so) and never calls out for a
+question no attempt answers. Both share ``_CitedCalls`` and ``_outcome``: one piece of code where the logic is one.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from claim_assess.errors import EvidenceMissing, InvalidOutputError, LLMCallErro
 from claim_assess.llm.attempts import recorded_request, request_body
 
 T = TypeVar("T")
-_INVALID_OUTPUT = "invalid output"
-_FORMATS: dict[str, Any] = {}  # schema name -> its response_format as recorded (plain JSON), built once  # how the client's record of an attempt with an invalid answer begins
+_INVALID_OUTPUT = "invalid output"  # how the client's record of an attempt with an invalid answer begins
+_FORMATS: dict[str, Any] = {}  # schema name -> its response_format as recorded (plain JSON), built once
 
 
 def _answered(call: Mapping[str, Any]) -> bool:
