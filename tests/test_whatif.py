@@ -213,6 +213,20 @@ def test_worker_processes_give_the_same_report_as_one_process(case):
     assert one.lists["changed"]["count"] > 0 and two == one
 
 
+def test_the_auto_approve_limit_moves_claims_into_and_out_of_refer_and_nothing_else(case):
+    recorded = decisions(case)
+    paid = sorted(c for c, d in recorded.items() if d["decision"] in ("APPROVE", "PARTIAL"))
+    lowered = [{**p, "auto_approve_limit": "0.01"} for p in policies(case)]
+    report = run_what_if(case, write_policies(case, lowered))
+    assert paid and sorted(report.lists["into_refer"]["listed"]) == paid  # rule 8: every payout is above 0.01
+    assert report.lists["out_of_refer"]["count"] == 0 and report.claims["exact"] == 50  # no prompt shows the limit
+    high = sorted(c for c, d in recorded.items() if d["decision"] == "REFER" and d["reasons"][0] == "HIGH_VALUE")
+    raised = [{**p, "auto_approve_limit": "99999999.00"} for p in policies(case)]
+    report = run_what_if(case, write_policies(case, raised))
+    assert high and sorted(report.lists["out_of_refer"]["listed"]) == high
+    assert report.lists["into_refer"]["count"] == 0 and {t["delta"] for t in report.totals} == {"0.00"}
+
+
 def test_a_coverage_exclusion_added_denies_the_claims_it_leaves_with_nothing_covered(case):
     values = policies(case)
     target = max(values, key=lambda p: sum(c["policy_id"] == p["policy_id"] for c in claims(case).values()))

@@ -23,8 +23,8 @@ def _header(report: WhatIfReport, generated: dt.datetime) -> str:
     terms = (f"{len(report.changed_policies)} changed policies from {report.policies}" if report.policies
              else f"the dataset {report.input}")
     figures = [
-        ("claims", f"{report.checked:,}", f"{c['exact']} exact · {c['approximate']} approximate · "
-                                         f"{c['needs_new_calls']} need new calls · {c['not_comparable']} not comparable"),
+        ("claims", f"{report.checked:,}", f"{c['exact']:,} exact · {c['approximate']:,} approximate · "
+                                         f"{c['needs_new_calls']:,} need new calls · {c['not_comparable']:,} not comparable"),
         ("decisions that change", f"{sum(n for _, _, n in changed):,}", f"{unchanged:,} keep theirs"),
         *((f"payout delta {t['currency']}", _signed(t["delta"]), f"{money(t['before'])} → {money(t['after'])}")
           for t in report.totals),
