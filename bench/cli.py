@@ -44,7 +44,7 @@ from claim_assess.drivers.options import EXIT_FAILED, EXIT_OK, EXIT_USAGE, comma
 # main benchmark must never inherit.
 SUBCOMMANDS = {"ledger": "claim_assess.bench.ledger", "faults": "claim_assess.bench.faults",
                "scale": "claim_assess.bench.scale", "injection": "claim_assess.bench.injection",
-               "replay": "claim_assess.bench.replay"}
+               "replay": "claim_assess.bench.replay", "whatif": "claim_assess.bench.whatif"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  faults   the soak: claims under simulator faults while actors are being killed\n"
         "  scale    a million claims: dry-run throughput, peak memory, time to the first call, driver memory\n"
         "  replay   verify --replay: decisions per CPU-second and peak memory on 100,000 decisions\n"
+        "  whatif   what-if on 20,000 claims with every deductible changed: wall and CPU seconds, peak memory\n"
         "  injection  the prompt-injection referee: detection, false positives and harm, detector on and off",
         exit_codes=[(EXIT_OK, "every run completed with one decision per claim and an intact ledger "
                               "(missed targets fail only with --strict)"),

@@ -88,16 +88,22 @@ def build(sample_ws: Path, target: Path, decisions: int) -> None:
 def measure(target: Path, decisions: int) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "drivers.verify", "--replay", "--input", str(target / "data"), "--ledger",
            str(target / "ledger"), "--json"]
+    figures, report = measure_command(cmd, decisions)
+    return {"decisions": decisions, "counts": report.get("counts"), **figures}
+
+
+def measure_command(cmd: list[str], decisions: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run ``cmd`` (a command printing one JSON object) as a child: (its exit code, wall and CPU seconds and its own
+    peak RSS; the object it printed)."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     out = proc.stdout.read()  # to EOF; then wait4 reaps the child and reports its own peak RSS
     _, status, usage = os.wait4(proc.pid, 0)
     proc.stdout.close()
     wall, cpu = time.perf_counter() - started, usage.ru_utime + usage.ru_stime
-    report = json.loads(out or b"{}")
-    return {"decisions": decisions, "exit": os.waitstatus_to_exitcode(status), "counts": report.get("counts"),
-            "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "decisions_per_cpu_s": round(decisions / cpu),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+    return ({"exit": os.waitstatus_to_exitcode(status), "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
+             "decisions_per_cpu_s": round(decisions / cpu), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)},
+            json.loads(out or b"{}"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,6 +13,7 @@ COMMANDS = {
     "verify": "check the audit trail; prove one decision's inclusion",
     "report": "(re)write a run's report.html",
     "evaluate": "compare a run's decisions with the dataset's expected outcomes",
+    "whatif": "decide a run's claims again under new policy terms, with the recorded answers, and compare",
     "generate": "write a synthetic dataset",
     "simulate": "run the built-in OpenAI-compatible simulator on its own",
     "bench": "the benchmark (from a source checkout)",

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import math
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from claim_assess import __version__
 from claim_assess.logs import DEFAULT_LEVEL, LEVELS
@@ -92,3 +95,13 @@ def add_log_level(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default=DEFAULT_LEVEL, type=str.upper, choices=LEVELS,
                         help=f"what the engine and its actors log (default {DEFAULT_LEVEL}); never a key, never a "
                              "prompt above DEBUG")
+
+
+def usage_error(args: argparse.Namespace, message: str, out: TextIO) -> int:
+    """EXIT_USAGE, having said why: one JSON object on ``out`` with --json (a script reads one shape whatever
+    happened), else ``error: ...`` on stderr."""
+    if getattr(args, "json", False):
+        print(json.dumps({"ok": False, "error": message}), file=out)
+    else:
+        print(f"error: {message}", file=sys.stderr)
+    return EXIT_USAGE

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from claim_assess.claims.dataset import open_dataset
-from claim_assess.drivers.options import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from claim_assess.drivers.options import EXIT_FAILED, EXIT_OK, usage_error
 from claim_assess.errors import ClaimAssessError
 from claim_assess.ledger.filestore import DECISIONS_FILE
 from claim_assess.replay.render import render
@@ -41,17 +41,9 @@ def replay(args: argparse.Namespace, directory: Path, out: TextIO) -> int:
             advance = (lambda verdict: progress.advance(task)) if progress is not None else (lambda verdict: None)
             report = replay_ledger(directory, dataset, run_id=args.run, on_record=advance)
     except (ClaimAssessError, OSError) as exc:
-        return _usage(args, str(exc), out)
+        return usage_error(args, str(exc), out)
     if report.checked == 0:
-        return _usage(args, report.notes[0], out)
+        return usage_error(args, report.notes[0], out)
     data = {"ledger": str(directory), "input": str(args.input), **report.to_json()}
     print(json.dumps(data, indent=2) if args.json else render(directory, report), file=out)
     return EXIT_OK if report.ok else EXIT_FAILED
-
-
-def _usage(args: argparse.Namespace, message: str, out: TextIO) -> int:
-    if args.json:
-        print(json.dumps({"ok": False, "error": message}), file=out)
-    else:
-        print(f"error: {message}", file=sys.stderr)
-    return EXIT_USAGE

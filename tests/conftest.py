@@ -6,7 +6,9 @@ machine's public interface, which must never carry test traffic.
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 
@@ -51,3 +53,14 @@ def pytest_sessionfinish(session, exitstatus):
     # pytest exits 5 when it collected no test; for this project that is a failure, never a pass.
     if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def edit_claim(dataset: Path, index: int, **changes) -> dict:
+    """Change fields of the claim on line ``index`` of a dataset's claims.jsonl (a claim edited after its run);
+    returns the claim as it was."""
+    path = dataset / "claims.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    claim = json.loads(lines[index])
+    lines[index] = json.dumps({**claim, **changes})
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return claim

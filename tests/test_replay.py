@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import edit_claim
 from claim_assess.claims.dataset import open_dataset
 from claim_assess.drivers import assess
 from claim_assess.ledger.canonical import canonical_bytes, parse_canonical
@@ -116,11 +117,8 @@ def test_a_rewritten_payout_re_signed_with_the_ledgers_key_verifies_but_does_not
 
 
 def test_a_claim_edited_in_the_dataset_is_missing_evidence(case):
-    path = case / "data" / "claims.jsonl"
-    lines = path.read_text(encoding="utf-8").splitlines()
-    claim = json.loads(lines[3])
-    lines[3] = json.dumps({**claim, "odometer_km": claim["odometer_km"] + 1})
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    original = json.loads((case / "data" / "claims.jsonl").read_text().splitlines()[3])
+    claim = edit_claim(case / "data", 3, odometer_km=original["odometer_km"] + 1)
     report = replay(case)
     (verdict,) = report.problems
     assert (verdict.claim_id, verdict.status) == (claim["claim_id"], "evidence_missing")

@@ -179,13 +179,26 @@ def _read_policies(root: _Place) -> tuple[dict[str, Policy], dict[str, str], dic
     place = root.child(POLICIES_FILE)
     if place.kind() != pafs.FileType.File:
         raise DatasetError(f"{place.shown}: {POLICIES_FILE} is missing")
+    return _policy_lines(place, POLICIES_FILE)
+
+
+def read_policy_file(location: str | os.PathLike[str]) -> tuple[dict[str, Policy], dict[str, str], dict[str, dict]]:
+    """A policies file of its own (what-if's new terms), read and validated line by line as a dataset's is:
+    (policies by id, errors by policy id or "<file> line N", the raw objects by id)."""
+    place = _Place.of(location)
+    if place.kind() != pafs.FileType.File:
+        raise DatasetError(f"{place.shown}: no such file")
+    return _policy_lines(place, place.name)
+
+
+def _policy_lines(place: _Place, name: str) -> tuple[dict[str, Policy], dict[str, str], dict[str, dict]]:
     policies: dict[str, Policy] = {}
     errors: dict[str, str] = {}
     raws: dict[str, dict] = {}
     first_line_of: dict[str, int] = {}
     try:
         for number, line in place.lines():
-            where = f"{POLICIES_FILE} line {number}"
+            where = f"{name} line {number}"
             raw, problem = parse_json_object(line)
             if raw is None:
                 errors[where] = f"{where}: {problem}"
@@ -197,7 +210,7 @@ def _read_policies(root: _Place) -> tuple[dict[str, Policy], dict[str, str], dic
             if policy_id in first_line_of:
                 # Two definitions of one policy: neither can be trusted, claims naming it fail.
                 errors[policy_id] = (
-                    f"duplicate policy_id {policy_id!r} ({POLICIES_FILE} lines {first_line_of[policy_id]} and {number})"
+                    f"duplicate policy_id {policy_id!r} ({name} lines {first_line_of[policy_id]} and {number})"
                 )
                 policies.pop(policy_id, None)
                 raws.pop(policy_id, None)
@@ -209,7 +222,7 @@ def _read_policies(root: _Place) -> tuple[dict[str, Policy], dict[str, str], dic
             except ClaimInputError as exc:
                 errors[policy_id] = str(exc)
     except (OSError, pa.ArrowException) as exc:
-        raise DatasetError(f"{place.shown}: cannot read {POLICIES_FILE}: {_reason(exc)}") from exc
+        raise DatasetError(f"{place.shown}: cannot read {name}: {_reason(exc)}") from exc
     return policies, errors, raws
 
 

@@ -9,6 +9,7 @@ Failures come in two kinds, and the difference matters on the last line of a fil
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -47,6 +48,22 @@ def _parse_hashed(raw: bytes, next_key: str) -> dict[str, Any]:
 def read_decision(raw: bytes) -> DecisionRecord:
     """One decisions.jsonl line -> record, checking canonical form, record_hash and shape."""
     return DecisionRecord.from_json(_parse_hashed(raw, "run_id"))
+
+
+def read_decision_unchecked(raw: bytes) -> DecisionRecord:
+    """``read_decision`` without the canonical-form and record_hash checks, for readers that use the records and
+    do not vouch for them (what-if: ``verify`` is what proves the ledger intact). The shape is still checked."""
+    return DecisionRecord.from_json(_parse_plain(raw))
+
+
+def _parse_plain(raw: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise CanonicalFormError(f"not JSON: {exc}") from exc
+    if type(value) is not dict:
+        raise CanonicalFormError("not a JSON object")
+    return value
 
 
 def _bad(what: str) -> InvalidRecordError:
@@ -89,9 +106,10 @@ def read_decision_fields(raw: bytes) -> dict[str, Any]:
 _REF_KEYS = frozenset({"call_id", "record_hash"})
 
 
-def read_call(raw: bytes) -> dict[str, Any]:
-    """One llm_calls.jsonl line -> record, checking canonical form, record_hash and schema."""
-    value = _parse_hashed(raw, "request")
+def read_call(raw: bytes, *, checked: bool = True) -> dict[str, Any]:
+    """One llm_calls.jsonl line -> record, checking canonical form, record_hash (unless not ``checked``: see
+    ``read_decision_unchecked``) and schema."""
+    value = _parse_hashed(raw, "request") if checked else _parse_plain(raw)
     if value.get("schema") != CALL_SCHEMA:
         raise InvalidRecordError(f"schema is {value.get('schema')!r}, not {CALL_SCHEMA!r}")
     if not isinstance(value.get("call_id"), str):

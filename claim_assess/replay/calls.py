@@ -22,7 +22,10 @@ from claim_assess.ledger.records import CallRef
 class CallLog:
     """Reads ``llm_calls.jsonl`` forward; ``cited(refs)`` returns the records a decision cites, checked."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, checked: bool = True) -> None:
+        # checked=False: records are read without re-deriving their canonical form and hash (what-if, which uses
+        # the answers and vouches for nothing; the cited record_hash must still be the record's own field).
+        self._checked = checked
         path = directory / CALLS_FILE
         try:
             self._f: IO[bytes] | None = open(path, "rb")
@@ -48,7 +51,7 @@ class CallLog:
             if needle not in raw:
                 continue
             try:
-                value = read_call(raw)
+                value = read_call(raw, checked=self._checked)
             except (CanonicalFormError, InvalidRecordError) as exc:
                 if b'"call_id":"' + needle + b'"' in raw:
                     raise EvidenceMissing(f"cited call {ref.call_id}: its record is damaged ({exc})") from exc

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from claim_assess.claims.decision import RULES_VERSION
-from claim_assess.claims.pipeline import assess_claim_now
+from claim_assess.claims.models import Policy
+from claim_assess.claims.pipeline import Assessment, assess_claim_now
 from claim_assess.claims.prompts import PROMPTS_DIGEST
 from claim_assess.errors import CanonicalFormError, EvidenceMissing, InvalidRecordError, LedgerError
 from claim_assess.claims.dataset import ClaimEntry, DatasetSource
 from claim_assess.ledger.canonical import digest
 from claim_assess.ledger.filestore import DECISIONS_FILE
-from claim_assess.ledger.lines import read_decision
+from claim_assess.ledger.lines import read_decision, read_decision_unchecked
 from claim_assess.ledger.records import DecisionRecord
 from claim_assess.replay.answers import RecordedAnswers
 from claim_assess.replay.calls import CallLog
@@ -74,6 +75,17 @@ def _entry(record: DecisionRecord, book: _Book) -> ClaimEntry:
     return entry
 
 
+def assess_with(entry: ClaimEntry, policies: Mapping[str, Policy], policy_errors: Mapping[str, str],
+                answers: Callable[..., Any]) -> Assessment:
+    """The rules on ``entry`` with recorded ``answers``; EvidenceMissing (an answer that is not there) goes up."""
+    try:
+        return assess_claim_now(entry, policies, policy_errors, answers)
+    except EvidenceMissing:
+        raise
+    except Exception as exc:  # as the assessor does: a bug in the rules costs the claim (FAILED), not the run
+        return failed_by_engine(entry, f"internal error: {type(exc).__name__}: {exc}")
+
+
 def replay_decision(record: DecisionRecord, book: _Book) -> Verdict:
     recorded_rules = record.versions.get("rules")
     if recorded_rules != RULES_VERSION:
@@ -82,12 +94,7 @@ def replay_decision(record: DecisionRecord, book: _Book) -> Verdict:
     try:
         entry = _entry(record, book)
         answers = RecordedAnswers(book.calls.cited(record.llm_calls))
-        try:
-            assessment = assess_claim_now(entry, book.dataset.policies, book.dataset.policy_errors, answers)
-        except EvidenceMissing:
-            raise
-        except Exception as exc:  # as the assessor does: a bug in the rules costs the claim (FAILED), not the run
-            assessment = failed_by_engine(entry, f"internal error: {type(exc).__name__}: {exc}")
+        assessment = assess_with(entry, book.dataset.policies, book.dataset.policy_errors, answers)
     except EvidenceMissing as exc:
         message = str(exc)
         if "another request" in message and record.versions.get("prompts") != PROMPTS_DIGEST:
@@ -99,8 +106,12 @@ def replay_decision(record: DecisionRecord, book: _Book) -> Verdict:
     return compare(record, draft, answers.asked)
 
 
-def _records(path: Path, run_id: str | None):
-    """(seq position, record or Verdict for an unreadable line, or None when not of ``run_id``) per line."""
+def read_decisions(path: Path, run_id: str | None, *, checked: bool = True):
+    """(seq position, record or Verdict for an unreadable line, or None when not of ``run_id``) per line.
+
+    ``checked``: each record's canonical form and record_hash are checked (replay); what-if, which vouches for
+    nothing, reads the records' fields only (``ledger.lines.read_decision_unchecked``)."""
+    read = read_decision if checked else read_decision_unchecked
     needle = None if run_id is None else b'"run_id":"' + run_id.encode("utf-8") + b'"'
     try:
         f = open(path, "rb")
@@ -112,7 +123,7 @@ def _records(path: Path, run_id: str | None):
                 yield position, None
                 continue
             try:
-                yield position, read_decision(raw)
+                yield position, read(raw)
             except (CanonicalFormError, InvalidRecordError) as exc:
                 yield position, Verdict(position, None, None, EVIDENCE_MISSING,
                                         message=f"the record cannot be read ({exc}); run verify")
@@ -131,7 +142,7 @@ def replay_ledger(ledger_dir: str | Path, dataset: DatasetSource, *, run_id: str
     claims, calls = ClaimIndex(dataset), CallLog(directory)
     book = _Book(dataset, claims, calls, {pid: digest(raw) for pid, raw in dataset.raw_policies.items()})
     try:
-        for _, item in _records(directory / DECISIONS_FILE, run_id):
+        for _, item in read_decisions(directory / DECISIONS_FILE, run_id):
             verdict = item if isinstance(item, Verdict) or item is None else replay_decision(item, book)
             if verdict is not None:
                 counts[verdict.status] += 1

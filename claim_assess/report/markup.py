@@ -10,7 +10,10 @@ from decimal import Decimal
 from html import escape
 
 from claim_assess.claims.result_files import RESULTS_FILE
+from claim_assess.report.style import CSS
 
+# The page is data: nothing in it may run or call out, whatever a claim's text smuggles in.
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 MAX_TABLE_ROWS = 500  # a page with a row per claim of a 100k-claim run would not open
 
 
@@ -74,3 +77,12 @@ def tiles(entries: Sequence[tuple[str, str, str]]) -> str:
 
 def empty(text: str) -> str:
     return f'<p class="empty">{e(text)}</p>'
+
+
+def html_page(title: str, body: str) -> str:
+    """A self-contained page in the report's style around ``body`` (already markup); ``title`` is escaped."""
+    return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{e(title)}</title><style>{CSS}</style></head>"
+            f"<body><main>{body}</main></body></html>\n")

@@ -17,10 +17,9 @@ from claim_assess.report.data import ReportData, evaluated_rows, load_report_dat
 from claim_assess.report.evaluation import RunEvaluation, evaluate_run
 from claim_assess.report.evaluation_section import evaluation_section
 from claim_assess.report.header import header_section
-from claim_assess.report.markup import e
+from claim_assess.report.markup import e, html_page
 from claim_assess.report.outcomes import decisions_section, failures_section, reasons_section, referred_section
 from claim_assess.report.provenance import checkpoint_section, settings_section
-from claim_assess.report.style import CSS
 from claim_assess.report.throughput import throughput_section
 from claim_assess.report.timing import latency_section, stages_section
 from claim_assess.run.workspace import Workspace
@@ -30,8 +29,6 @@ CHART_IDS = ("chart-throughput", "chart-tokens", "chart-latency", "chart-stages"
 NAV = (("throughput", "Throughput"), ("latency", "Latency"), ("stages", "Stages"), ("decisions", "Decisions"),
        ("reasons", "Reasons"), ("evaluation", "Evaluation"), ("referred", "Referred"), ("failures", "Failures"),
        ("settings", "Settings"), ("checkpoint", "Checkpoint"))
-# The page is data: nothing in it may run or call out, whatever a claim's text smuggles in.
-CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
 def render_report(data: ReportData, evaluation: RunEvaluation | None = None, *,
@@ -46,11 +43,7 @@ def render_report(data: ReportData, evaluation: RunEvaluation | None = None, *,
         evaluation_section(evaluation), referred_section(data), failures_section(data), settings_section(data),
         checkpoint_section(data),
     ))
-    return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>Run {e(data.run_id)}: claim-assess report</title><style>{CSS}</style></head>"
-            f"<body><main>{body}</main></body></html>\n")
+    return html_page(f"Run {data.run_id}: claim-assess report", body)
 
 
 def _dataset_dir(data: ReportData, input_dir: Path | None) -> Path | None:

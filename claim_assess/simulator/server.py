@@ -1,7 +1,7 @@
 """A simulated OpenAI-compatible model server, for offline runs, demos, tests and load tests.
 
 It serves ``POST /v1/chat/completions``, ``GET /v1/models`` and ``GET /stats`` on a real HTTP
-stack (aiohttp), and behaves as the provider does (docs: /work/shared/spec/llm.md section 2):
+stack (aiohttp), and behaves as the provider does (its knobs: ``SimulatorConfig``; its model: docs/contracts.md section 2):
 log-normal latency, RPM/TPM limits with up-front charging and OpenAI-shaped 429s and headers,
 enforced per minute or per second (``limits``), optionally behind a gateway with a hidden lower limit
 of its own (``gateway``), seeded faults, and schema-valid answers from the deterministic task model in
