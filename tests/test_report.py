@@ -347,3 +347,15 @@ def test_rates_from_a_count_per_second_are_the_rates_of_the_sorted_events() -> N
     got = binned_rate_series(times, weights, start_us=start, end=end, window=6)
     assert [t for t, _ in got] == [t for t, _ in expected]
     assert all(abs(a - b) < 1e-6 for (_, a), (_, b) in zip(got, expected, strict=True))
+
+
+def test_a_run_that_made_no_llm_call_gets_a_report(tmp_path: Path) -> None:
+    # every claim decided by rules: no call, so no share of calls reused (None), which the settings table shows as —
+    root = make_workspace(tmp_path)
+    paths = Workspace(root).run("run-1")
+    summary = json.loads(paths.summary.read_text())
+    summary["llm"] = LLMUsage().to_json()
+    assert summary["llm"]["reused_percent"] is None
+    paths.summary.write_text(json.dumps(summary), encoding="utf-8")
+    settings = section(write_report(root, "run-1").read_text(), "settings")
+    assert "reused_percent" in settings and "—" in settings

@@ -26,7 +26,8 @@ def settings_section(data: ReportData) -> str:
         body = empty("No settings: summary.json could not be read.")
         return f'<section id="settings"><h2>Run settings</h2>{body}</section>'
     rows = shown_settings({**summary.settings.to_json(), "endpoint": summary.endpoint})
-    llm_rows = [(name, f"{value:,}") for name, value in summary.llm.to_json().items()]
+    # reused_percent is None for a run that made no call at all (its claims decided by rules)
+    llm_rows = [(name, "—" if value is None else f"{value:,}") for name, value in summary.llm.to_json().items()]
     return (f'<section id="settings"><h2>Run settings</h2><div class="two">{table(["setting", "value"], rows)}'
             f'{table(["LLM use", "count"], llm_rows, numeric=(1,))}</div></section>')
 
