@@ -2,6 +2,8 @@
 
 The simulator enforces 600 RPM per second (10 a second, as quantized providers do) and the engine is
 told the same limit; if the shared limiter let the fleet overshoot, the simulator would answer 429s.
+What is asserted is what the engine recorded (``engine_records``: the attempts in llm_calls.jsonl), not what the
+simulator counted: when the engine started each request, and how many it was answered 429.
 """
 
 from __future__ import annotations
@@ -12,10 +14,15 @@ from claim_assess.claims.results import read_results
 from claim_assess.claims.synthetic import generate, write_dataset
 from claim_assess.drivers import assess
 from claim_assess.simulator.server import SimulatorConfig, start_simulator
+from engine_records import attempts, most_sent_in, rate_limited
 
 pytestmark = pytest.mark.ray
 
 RPM = 600
+# README, "Rate limits": a provider whose headers show a per-second bucket is paced from its first answer: 0 429s
+# measured here (115 requests) and in the benchmark; the bound leaves room for a request that leaves late on a loaded
+# 2-core machine and shares a second with the next.
+MAX_429_SHARE = 0.02
 
 
 def test_rpm_bound_run_stays_under_the_limit_with_no_failed_claim(ray_session, tmp_path, monkeypatch):
@@ -33,16 +40,16 @@ def test_rpm_bound_run_stays_under_the_limit_with_no_failed_claim(ray_session, t
     assert code == 0
     rows, _ = read_results(workspace / "runs" / "rpm-bound")
     assert len(rows) == 40 and not [r for r in rows if r["decision"] == "FAILED"]
-    # Admissions by the second they arrived; any window of w seconds may hold the rate times w plus one
-    # burst (the provider's bucket holds a second of rate). Over the run this is "no more than the limit".
-    admitted = {bucket["t"]: bucket["admitted"] for bucket in stats["per_second"]}
-    seconds = range(min(admitted), max(admitted) + 1)
-    per_second = [admitted.get(t, 0) for t in seconds]
-    assert len(per_second) >= 5, "the run must last long enough to measure"
+    # What the engine sent, by its own records: any window of w seconds may hold the rate times w plus one burst
+    # (the provider's bucket holds a second of rate). Over the run this is "no more than the limit".
+    sent = attempts(workspace, "rpm-bound")
+    assert len(sent) == stats["requests"], "every request the simulator received is an attempt in the call log"
+    assert len(sent) >= 5 * RPM / 60, "the run must last long enough to measure (5 s of requests at the limit)"
     for window in (1, 5, 10, 60):
-        worst = max(sum(per_second[i:i + window]) for i in range(len(per_second)))
-        assert worst <= RPM / 60 * window + RPM / 60, f"{worst} requests in {window}s is over the limit"
-    rate_limited = stats["rate_limited"]["requests"] + stats["rate_limited"]["tokens"]
-    assert rate_limited <= 0.08 * stats["requests"], f"the engine overshot: {rate_limited} 429s of {stats['requests']}"
+        worst = most_sent_in(sent, window)
+        assert worst <= RPM / 60 * window + RPM / 60, f"the engine sent {worst} requests in {window}s: over the limit"
+    limited = rate_limited(sent)
+    assert len(limited) == stats["rate_limited"]["requests"] + stats["rate_limited"]["tokens"]  # none unseen
+    assert len(limited) <= MAX_429_SHARE * len(sent), f"the engine overshot: {len(limited)} 429s of {len(sent)}"
     # Every success the simulator served is a claim's call, but for the run's one preflight request.
-    assert stats["successes"] == sum(r["llm_calls"] for r in rows) - rate_limited + 1
+    assert stats["successes"] == sum(r["llm_calls"] for r in rows) - len(limited) + 1

@@ -26,21 +26,21 @@ from claim_assess.llm.retry import retry_hint
 from claim_assess.run.assessor import ClaimAssessor, PolicyBook
 from claim_assess.run.progress import ProgressReporter
 from claim_assess.simulator.server import SimulatorConfig, start_simulator
+from engine_records import attempts, rate_limited
 
 pytestmark = pytest.mark.ray
 
 RPM = 360  # 6 in any sliding second
 CLAIMS = 40
-BOUND = 0.08  # the share of requests answered 429
+# README, "Rate limits": against this provider at most 5 % of the engine's requests are answered 429. Even pacing at
+# the limit meets a sliding second only while no request leaves late; on a loaded 2-core machine a few do (measured
+# here: 2-4 of ~115 requests, each answered by a 1 % lower rate; 1.9 % over the benchmark's 413 requests).
+BOUND = 0.05
 
 
 def strict_provider() -> SimulatorConfig:
     return SimulatorConfig(rpm=RPM, tpm=None, quantize="sliding", omit_rate_limit_headers=True,
                            latency_median_ms=150, latency_p95_ms=400, seed=3)
-
-
-def ratio(stats: dict) -> float:
-    return sum(stats["rate_limited"].values()) / stats["requests"]
 
 
 def test_the_engine_learns_to_pace_a_sliding_second_provider(ray_session, tmp_path, monkeypatch):
@@ -55,7 +55,10 @@ def test_the_engine_learns_to_pace_a_sliding_second_provider(ray_session, tmp_pa
     assert code == 0
     rows, _ = read_results(workspace / "runs" / "strict")
     assert len(rows) == CLAIMS and not [r for r in rows if r["decision"] == "FAILED"]
-    assert ratio(stats) <= BOUND, f"{stats['rate_limited']} 429s of {stats['requests']} requests"
+    sent = attempts(workspace, "strict")  # what the engine recorded, not what the simulator counted
+    limited = rate_limited(sent)
+    assert len(sent) == stats["requests"] and len(limited) == sum(stats["rate_limited"].values())
+    assert len(limited) <= BOUND * len(sent), f"{len(limited)} 429s of {len(sent)} requests"
     settings = (workspace / "runs" / "strict" / "settings.json").read_text()
     assert '"paced": true' in settings  # kept for a resume
 
@@ -99,4 +102,5 @@ def test_a_limiter_that_never_switches_cannot_meet_that_bound(tmp_path):
             return sim.stats()
 
     stats = asyncio.run(go())
-    assert ratio(stats) > BOUND, f"only {stats['rate_limited']} 429s of {stats['requests']}: the bound proves nothing"
+    assert sum(stats["rate_limited"].values()) > BOUND * stats["requests"], (
+        f"only {stats['rate_limited']} 429s of {stats['requests']}: the bound proves nothing")

@@ -1,0 +1,38 @@
+"""What the engine itself recorded of a run's requests: the attempts in the ledger's llm_calls.jsonl.
+
+Rate-limit tests assert on these, not on the simulator's own counts: the simulator says what it admitted, the ledger
+says what the engine sent and what it was told, which is what the README promises about the engine.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from claim_assess.ledger.canonical import parse_canonical
+
+
+def attempts(workspace: Path, run_id: str) -> list[dict]:
+    """The run's attempt records, in the order the ledger holds them (the preflight included)."""
+    path = workspace / "ledger" / "llm_calls.jsonl"
+    return [r for r in map(parse_canonical, path.read_bytes().splitlines()) if r["run_id"] == run_id]
+
+
+def moment(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def most_sent_in(records: list[dict], window_s: float) -> int:
+    """The most attempts the engine started within any ``window_s`` seconds (a sliding window over start times)."""
+    starts = sorted(moment(r["started_at"]) for r in records)
+    most, first = 0, 0
+    for last, t in enumerate(starts):
+        while t - starts[first] >= window_s:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+def rate_limited(records: list[dict]) -> list[dict]:
+    """The attempts the provider answered 429."""
+    return [r for r in records if r["status"] == 429]
