@@ -213,7 +213,7 @@ def _terms_of(policy: Policy) -> dict[str, Any]:
 _policy_terms_json = PerRecord(lambda policy: _json(_terms_of(policy)))
 
 
-def _document_json(document: Document) -> dict[str, Any]:
+def _document_json(document: Document, with_text: bool = True) -> dict[str, Any]:
     facts = document.facts
     # Absent facts are absent keys, as DocumentFacts serializes them.
     shown: dict[str, Any] = {}
@@ -223,8 +223,10 @@ def _document_json(document: Document) -> dict[str, Any]:
         shown["loss_date"] = facts.loss_date.isoformat()
     if facts.vin is not None:
         shown["vin"] = facts.vin
-    return {"doc_id": document.doc_id, "doc_type": document.doc_type, "facts": shown,
-            "text": redact_instructions(document.text)}
+    shown_document = {"doc_id": document.doc_id, "doc_type": document.doc_type, "facts": shown}
+    if with_text:
+        shown_document["text"] = redact_instructions(document.text)
+    return shown_document
 
 
 def coverage_prompt(policy: Policy, item: LineItem) -> PromptSpec:
@@ -243,9 +245,7 @@ def _assessment_payload(task: str, claim: Claim, policy: Policy, reconciliation:
                         with_texts: bool) -> dict[str, Any]:
     descriptions = {item.item_id: redact_instructions(item.description) for item in claim.line_items} \
         if with_texts else {}
-    documents = [_document_json(document) for document in claim.documents]
-    if not with_texts:
-        documents = [{key: value for key, value in shown.items() if key != "text"} for shown in documents]
+    documents = [_document_json(document, with_texts) for document in claim.documents]
     # The claim as model_dump(mode="json") shows it, built by hand (a test compares the two).
     shown_claim = {"claim_id": claim.claim_id, "policy_id": claim.policy_id, "loss_date": claim.loss_date.isoformat(),
                    "reported_date": claim.reported_date.isoformat(), "odometer_km": claim.odometer_km,
