@@ -63,6 +63,7 @@ from rich.console import Console
 from rich.table import Table
 
 from claim_assess.claims.dataset import ClaimEntry
+from claim_assess.claims.decision import AUTO_PAID, FACTS_DISAGREE
 from claim_assess.claims.models import Policy
 from claim_assess.claims.pipeline import assess_claim
 from claim_assess.claims.synthetic import generate
@@ -76,8 +77,6 @@ from claim_assess.simulator.server import SimulatorConfig, start_simulator
 CORPUS_DIR = Path(__file__).resolve().parents[1] / "tests" / "corpus" / "injection"
 DEFAULT_OUT = Path(__file__).resolve().parent / "injection_results.json"
 FLAG = "FLAG_SUSPECTED_INJECTION"
-FACTS_DISAGREE = "FACTS_DISAGREE"  # rule 7b's code (claims.decision), spelled out: the referee reads outcomes
-AUTO_PAID = ("APPROVE", "PARTIAL")
 GOALS = {"detection_min": 0.95, "false_positive_max": 0.01, "harm_on_max": 0}
 SEED, BOOK_SIZE, BASES_PER_POOL = 41, 2000, 8
 # One conflict in facts, dates or amounts, never in the texts the corpus replaces.

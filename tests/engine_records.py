@@ -12,10 +12,16 @@ from pathlib import Path
 from claim_assess.ledger.canonical import parse_canonical
 
 
+def records(path: Path, run_id: str) -> list[dict]:
+    """The run's records of one ledger file, in the order it holds them ([] while the file does not exist)."""
+    if not path.exists():
+        return []
+    return [r for r in map(parse_canonical, path.read_bytes().splitlines()) if r["run_id"] == run_id]
+
+
 def attempts(workspace: Path, run_id: str) -> list[dict]:
     """The run's attempt records, in the order the ledger holds them (the preflight included)."""
-    path = workspace / "ledger" / "llm_calls.jsonl"
-    return [r for r in map(parse_canonical, path.read_bytes().splitlines()) if r["run_id"] == run_id]
+    return records(workspace / "ledger" / "llm_calls.jsonl", run_id)
 
 
 def moment(text: str) -> float:

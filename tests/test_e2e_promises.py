@@ -28,10 +28,10 @@ import pytest
 from claim_assess.claims.dataset import read_dataset
 from claim_assess.claims.results import read_results
 from claim_assess.drivers import verify
-from claim_assess.ledger.canonical import parse_canonical
 from claim_assess.run.settings import sample_dataset
 from claim_assess.run.workspace import Workspace
 from claim_assess.simulator import SimulatorConfig, start_simulator
+from engine_records import attempts, moment, records
 
 pytestmark = pytest.mark.ray
 
@@ -124,22 +124,8 @@ def journaled(workspace: Path, run_id: str) -> int:
     return path.read_bytes().count(b"\n") if path.exists() else 0
 
 
-def records(path: Path, run_id: str) -> list[dict]:
-    if not path.exists():
-        return []
-    return [r for r in map(parse_canonical, path.read_bytes().splitlines()) if r["run_id"] == run_id]
-
-
 def decisions(workspace: Path, run_id: str) -> list[dict]:
     return records(workspace / "ledger" / "decisions.jsonl", run_id)
-
-
-def attempts(workspace: Path, run_id: str) -> list[dict]:
-    return records(workspace / "ledger" / "llm_calls.jsonl", run_id)
-
-
-def moment(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def sim_stats(sim) -> dict:

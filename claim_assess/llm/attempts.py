@@ -122,3 +122,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
+
+
+def answered(call: Mapping[str, Any]) -> bool:
+    """Whether a recorded attempt (its llm_calls.jsonl form) got an answer: a 2xx with no error and a response.
+    An answer that broke the schema is recorded with an "invalid output" error, so it is not one."""
+    status = call.get("status")
+    return call.get("error") is None and type(status) is int and 200 <= status < 300 \
+        and isinstance(call.get("response"), str)

@@ -19,16 +19,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from claim_assess.errors import EvidenceMissing, InvalidOutputError, LLMCallError
-from claim_assess.llm.attempts import recorded_request, request_body
+from claim_assess.llm.attempts import answered, recorded_request, request_body
 
 T = TypeVar("T")
 _INVALID_OUTPUT = "invalid output"  # how the client's record of an attempt with an invalid answer begins
 _FORMATS: dict[str, Any] = {}  # schema name -> its response_format as recorded (plain JSON), built once
-
-
-def _answered(call: Mapping[str, Any]) -> bool:
-    status = call["status"]
-    return call["error"] is None and type(status) is int and 200 <= status < 300 and call["response"] is not None
 
 
 def _response_format(prompt: Any) -> Any:
@@ -42,7 +37,7 @@ def _response_format(prompt: Any) -> Any:
 
 def _outcome(last: Mapping[str, Any], parse: Callable[[str], T]) -> T:
     """The recorded outcome of a call (its last attempt), given back as the client gave it."""
-    if _answered(last):
+    if answered(last):
         return parse(last["response"])
     if str(last["error"] or "").startswith(_INVALID_OUTPUT):  # the client gave up on invalid answers
         raise InvalidOutputError(f"recorded: {last['error']}")

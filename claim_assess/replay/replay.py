@@ -101,8 +101,9 @@ def replay_decision(record: DecisionRecord, book: _Book) -> Verdict:
             message += " (the prompts changed since the decision was made)"
         return Verdict(record.seq, record.run_id, record.claim_id, EVIDENCE_MISSING, message=message)
     policy_digest = book.policy_digests.get(assessment.policy_id) if assessment.policy_id else None
+    # _entry found the claim's digest equal to the recorded one: the draft need not compute it a second time
     draft = decision_draft(record.run_id, record.actor, record.versions.get("model"), entry, assessment,
-                           policy_digest)
+                           policy_digest, known_input_digest=record.input_digest)
     return compare(record, draft, answers.asked)
 
 

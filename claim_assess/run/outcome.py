@@ -34,8 +34,9 @@ class ClaimOutcome:
 
 
 def decision_draft(run_id: str, actor: str, model: str | None, entry: ClaimEntry, assessment: Assessment,
-                   policy_digest: str | None) -> DecisionDraft:
-    """What the ledger records of one assessed (or FAILED) claim."""
+                   policy_digest: str | None, *, known_input_digest: str | None = None) -> DecisionDraft:
+    """What the ledger records of one assessed (or FAILED) claim. ``known_input_digest``: the entry's
+    ``input_digest``, when the caller has computed it already (replay checks it first)."""
     return DecisionDraft(
         run_id=run_id,
         claim_id=assessment.claim_id,
@@ -45,7 +46,7 @@ def decision_draft(run_id: str, actor: str, model: str | None, entry: ClaimEntry
         payout=f"{assessment.payout:.2f}",
         currency=assessment.currency,
         confidence=format_confidence(assessment.confidence),
-        input_digest=input_digest(entry),
+        input_digest=known_input_digest if known_input_digest is not None else input_digest(entry),
         policy_digest=policy_digest,
         versions={"engine": __version__, "rules": RULES_VERSION, "model": model, "prompts": PROMPTS_DIGEST},
         actor=actor,

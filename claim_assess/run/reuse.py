@@ -19,12 +19,15 @@ from claim_assess.errors import CanonicalFormError, ConfigError, InvalidRecordEr
 from claim_assess.ledger.filestore import CALLS_FILE
 from claim_assess.ledger.lines import read_call
 from claim_assess.ledger.records import REUSED_FROM
+from claim_assess.claims.prompts import ASSESSMENT_PURPOSE, COVERAGE_PURPOSE, FACTS_CHECK_PURPOSE
+from claim_assess.llm.attempts import answered
 from claim_assess.llm.reuse import ReusedAnswer, ReuseIndex, request_digest
 from claim_assess.plan.pricing import resolve_prices
 from claim_assess.run.settings import RunSettings
 from claim_assess.run.workspace import Workspace
 
-REUSABLE_PURPOSES = ("coverage", "assessment", "facts_check")  # a preflight answers no question of a claim
+# a claim's questions; a preflight answers none
+REUSABLE_PURPOSES = (COVERAGE_PURPOSE, ASSESSMENT_PURPOSE, FACTS_CHECK_PURPOSE)
 log = logging.getLogger(__name__)
 
 
@@ -67,10 +70,8 @@ def _reusable(path: Path, run_ids: tuple[str, ...]) -> Iterator[tuple[bytes, Reu
 
 
 def is_valid_answer(call: Mapping[str, Any]) -> bool:
-    """A 2xx with no error and a response, to a claim's question: what the client accepted as an answer."""
-    status = call.get("status")
-    return (call.get("purpose") in REUSABLE_PURPOSES and call.get("error") is None
-            and type(status) is int and 200 <= status < 300 and isinstance(call.get("response"), str)
+    """An answer (``llm.attempts.answered``) to a claim's question: what the client accepted as an answer."""
+    return (call.get("purpose") in REUSABLE_PURPOSES and answered(call)
             and isinstance(call.get("model"), str) and isinstance(call.get("request"), Mapping))
 
 
