@@ -117,6 +117,16 @@ def test_the_driver_does_not_import_the_openai_client_until_a_preflight_needs_it
     assert preflight.stdout.strip() == "True"  # the check above would see it if the driver imported the preflight
 
 
+@pytest.mark.slow  # a fresh interpreter
+def test_an_assessor_does_not_import_the_simulator():
+    """Every assessor imports its actor module and unpickles an LLMEndpoint before its first claim: the simulator
+    (its aiohttp server, about 0.2 s of CPU per assessor) must not come with them; the driver imports it to start it."""
+    code = ("import sys\nimport claim_assess.actors.assessor, claim_assess.run.endpoint, claim_assess.llm.client\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('claim_assess.simulator', 'aiohttp.web'))))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_actors_never_reach_for_the_drivers_or_the_benchmark():
     offenders = [f"{path.name} imports {name}" for path in _files(ROOT / "actors") for name in _imports(path)
                  if name.startswith(("claim_assess.drivers", "claim_assess.bench", "bench"))]

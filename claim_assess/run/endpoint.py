@@ -17,10 +17,12 @@ from claim_assess.credentials import public_endpoint
 from claim_assess.ledger.filestore import FileLedger
 from claim_assess.llm.attempts import AttemptRecord
 from claim_assess.run.settings import SIM_API_KEY, RunSettings, resolve_endpoint
-from claim_assess.simulator import RunningSimulator, SimulatorConfig, start_simulator
 
-if TYPE_CHECKING:  # the preflight's module is imported where it runs (see preflight)
+if TYPE_CHECKING:
+    # The preflight's module is imported where it runs (see preflight). The simulator's (aiohttp, 0.2 s) where it
+    # starts: every assessor unpickles an LLMEndpoint, so importing this module is on the way to the first call.
     from claim_assess.llm.preflight import PreflightResult
+    from claim_assess.simulator import RunningSimulator
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,8 @@ class OpenEndpoint:
 def open_endpoint(settings: RunSettings, *, sim_host: str) -> OpenEndpoint:
     """Start the simulator on ``sim_host`` (``--llm sim``) or resolve the real endpoint and its key."""
     if settings.llm == "sim":
+        from claim_assess.simulator import SimulatorConfig, start_simulator  # see TYPE_CHECKING above
+
         config = SimulatorConfig(rpm=settings.rpm, tpm=settings.tpm, model=settings.model)
         simulator = start_simulator(config, host=settings.sim_host or sim_host)
         endpoint = LLMEndpoint(simulator.url, settings.model, SIM_API_KEY, settings.timeout_s)
