@@ -75,7 +75,8 @@ def build(sample_ws: Path, target: Path, decisions: int) -> None:
                 attempts.append({**call, "call_id": f"call_{counter:016x}", "claim_id": new,
                                  "request": json.loads(json.dumps(call["request"]).replace(old, new))})
             fields = {k: record[k] for k in ("run_id", "policy_id", "decision", "reasons", "payout", "currency",
-                                             "confidence", "policy_digest", "versions", "actor", "error")}
+                                             "confidence", "policy_digest", "versions", "actor", "error", "covered_total",
+                                             "items")}
             batch.append((DecisionDraft(claim_id=new, input_digest=digest(raw), **fields), attempts))
             if len(batch) == 1000:
                 store.append_many(batch)

@@ -116,6 +116,50 @@ def test_a_rewritten_payout_re_signed_with_the_ledgers_key_verifies_but_does_not
     assert (verdict.recorded, verdict.replayed) == ("99999.00", original)
 
 
+def _rewritten_item(value: dict) -> dict:
+    """One covered line item of ``value`` turned not_covered, the payout left as it was."""
+    items = [dict(item) for item in value["items"]]
+    index = next(i for i, item in enumerate(items) if item["status"] == "covered")
+    items[index]["status"] = "not_covered"
+    return {**value, "items": items}
+
+
+@pytest.mark.parametrize("field", ["covered_total", "items"])
+def test_a_rewritten_covered_total_or_item_re_signed_with_the_ledgers_key_does_not_replay(case, field):
+    """decision/2 records what the rules made of each line item: a rewrite that leaves the payout alone (an item
+    called excluded, a covered total inflated) passes the signatures and fails replay at that field."""
+    values = records(case)
+    seq = next(i for i, v in enumerate(values) if v["decision"] in ("APPROVE", "PARTIAL")
+               and any(item["status"] == "covered" for item in v["items"]))
+    values[seq] = ({**values[seq], "covered_total": "99999.00"} if field == "covered_total"
+                   else _rewritten_item(values[seq]))
+    rewrite_and_resign(case, values)
+    assert verify_ledger(ledger(case)).ok
+    report = replay(case)
+    (verdict,) = report.problems
+    assert (verdict.seq, verdict.status, verdict.field) == (seq, "differs", field)
+    assert verdict.recorded != verdict.replayed and report.counts["reproduced"] == 49
+
+
+def test_every_decision_records_its_covered_total_and_line_items(case):
+    values = records(case)
+    assert {v["schema"] for v in values} == {"decision/2"}
+    paid = [v for v in values if v["decision"] in ("APPROVE", "PARTIAL")]
+    assert paid and all(v["covered_total"] is not None and v["items"] for v in paid)
+    assert {item["status"] for v in values for item in v["items"]} >= {"covered", "not_covered"}
+
+
+def test_an_older_ledgers_decision_1_records_still_verify_and_replay(case):
+    """A ledger written before decision/2 (no covered_total, no items) stays readable: verify passes and replay
+    compares every field those records hold."""
+    old = [{**{k: v for k, v in value.items() if k not in ("covered_total", "items")}, "schema": "decision/1"}
+           for value in records(case)]
+    rewrite_and_resign(case, old)
+    assert verify_ledger(ledger(case)).ok
+    report = replay(case)
+    assert report.ok and report.counts["reproduced"] == 50
+
+
 def test_a_claim_edited_in_the_dataset_is_missing_evidence(case):
     original = json.loads((case / "data" / "claims.jsonl").read_text().splitlines()[3])
     claim = edit_claim(case / "data", 3, odometer_km=original["odometer_km"] + 1)

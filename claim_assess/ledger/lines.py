@@ -15,7 +15,7 @@ from typing import IO, Any
 
 from claim_assess.errors import CanonicalFormError, InvalidRecordError
 from claim_assess.ledger.canonical import parse_sealed
-from claim_assess.ledger.records import CALL_SCHEMA, DECISION_FIELDS, DECISION_SCHEMA, DECISIONS, DecisionRecord
+from claim_assess.ledger.records import CALL_SCHEMA, DECISIONS, FIELDS_OF_SCHEMA, DecisionRecord
 
 
 def iter_lines(f: IO[bytes]) -> Iterator[tuple[int, int, bytes, bool]]:
@@ -75,12 +75,13 @@ def read_decision_fields(raw: bytes) -> dict[str, Any]:
     shape of the fields a chain walk relies on (recovery and verify stream millions of these, and
     building a full DecisionRecord would triple the cost; read_decision checks every field)."""
     value = _parse_hashed(raw, "run_id")
-    if value.keys() != DECISION_FIELDS:
+    expected = FIELDS_OF_SCHEMA.get(value.get("schema"))  # decision/2, or an older ledger's decision/1
+    if expected is None:
+        raise _bad(f"schema is {value.get('schema')!r}, not one of {sorted(FIELDS_OF_SCHEMA)}")
+    if value.keys() != expected:
         keys = set(value)
-        missing, unknown = sorted(DECISION_FIELDS - keys), sorted(keys - DECISION_FIELDS)
+        missing, unknown = sorted(expected - keys), sorted(keys - expected)
         raise _bad(f"decision record lacks {missing} / has unknown fields {unknown}")
-    if value["schema"] != DECISION_SCHEMA:
-        raise _bad(f"schema is {value['schema']!r}, not {DECISION_SCHEMA!r}")
     seq = value["seq"]
     if type(seq) is not int or seq < 0:
         raise _bad("seq must be a non-negative integer")

@@ -22,7 +22,12 @@ from claim_assess.credentials import CALL_CREDENTIAL_FIELD
 from claim_assess.errors import InvalidRecordError
 from claim_assess.ledger.canonical import canonical_bytes, hash_and_line, seal_sorted, sha256_hex, sorted_text
 
-DECISION_SCHEMA = "decision/1"
+# decision/2 adds what the rules made of the claim's money: covered_total and the line items' coverage (the
+# contract's decision/1 has neither, so replay could not compare them). decision/1 records are still read, verified
+# and replayed (their items are simply not there to compare); the writer writes decision/2 only.
+DECISION_SCHEMA = "decision/2"
+DECISION_SCHEMA_V1 = "decision/1"
+ITEM_FIELDS = ("item_id", "status", "method", "category", "clause", "component", "total", "llm_confidence", "reason")
 CALL_SCHEMA = "llm_call/1"
 DECISIONS = frozenset({"APPROVE", "PARTIAL", "DENY", "REFER", "FAILED"})
 FAILED = "FAILED"
@@ -142,10 +147,13 @@ class DecisionDraft:
     versions: Mapping[str, str | None]
     actor: str
     error: str | None
+    covered_total: str | None = None  # money string; null when the rules never got that far (FAILED, no policy)
+    items: tuple[Mapping[str, str | None], ...] = ()  # per line item, the ITEM_FIELDS, all strings or null
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "reasons", tuple(self.reasons))
         object.__setattr__(self, "versions", FrozenMap(self.versions))
+        object.__setattr__(self, "items", tuple(FrozenMap(item) for item in self.items))
         _check_decision_fields(self)
 
     @property
@@ -173,6 +181,13 @@ def _check_decision_fields(d: Any) -> None:
     )
     _need(isinstance(d.actor, str), "actor must be a string")
     _need(_opt_str(d.error), "error must be a string or null")
+    if d.items is not None:  # None: a decision/1 record, which holds neither field
+        _need(_opt_str(d.covered_total), "covered_total must be a money string or null")
+        _need(all(isinstance(i, Mapping) and tuple(sorted(i)) == _SORTED_ITEM_FIELDS and all(map(_opt_str, i.values()))
+                  for i in d.items), f"items must be objects of exactly {list(ITEM_FIELDS)}, strings or null")
+
+
+_SORTED_ITEM_FIELDS = tuple(sorted(ITEM_FIELDS))
 
 
 @dataclass(frozen=True)
@@ -186,7 +201,7 @@ class CallRef:
         return {"call_id": self.call_id, "record_hash": self.record_hash}
 
 
-DECISION_FIELDS = frozenset(
+DECISION_FIELDS_V1 = frozenset(
     {
         "schema", "ledger_id", "seq", "previous_hash", "record_hash", "decision_id",
         "idempotency_key", "run_id", "claim_id", "policy_id", "created_at", "decision", "reasons",
@@ -194,6 +209,8 @@ DECISION_FIELDS = frozenset(
         "versions", "actor", "error",
     }
 )  # fmt: skip
+DECISION_FIELDS = DECISION_FIELDS_V1 | {"covered_total", "items"}
+FIELDS_OF_SCHEMA = {DECISION_SCHEMA: DECISION_FIELDS, DECISION_SCHEMA_V1: DECISION_FIELDS_V1}
 
 
 @dataclass(frozen=True)
@@ -221,12 +238,20 @@ class DecisionRecord:
     versions: Mapping[str, str | None]
     actor: str
     error: str | None
+    covered_total: str | None = None
+    items: tuple[Mapping[str, str | None], ...] | None = None  # None: a decision/1 record (it holds neither field)
     schema: str = field(default=DECISION_SCHEMA)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "reasons", tuple(self.reasons))
         object.__setattr__(self, "llm_calls", tuple(self.llm_calls))
         object.__setattr__(self, "versions", FrozenMap(self.versions))
+        if self.items is not None:
+            object.__setattr__(self, "items", tuple(FrozenMap(item) for item in self.items))
+
+    def holds(self, name: str) -> bool:
+        """Whether this record's schema has the field ``name`` (decision/1 lacks covered_total and items)."""
+        return name in FIELDS_OF_SCHEMA[self.schema]
 
     def body_json(self) -> dict[str, Any]:
         """The record without record_hash: the bytes its record_hash is computed over."""
@@ -252,6 +277,7 @@ class DecisionRecord:
             "versions": dict(self.versions),
             "actor": self.actor,
             "error": self.error,
+            **_money_fields(self.covered_total, self.items),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -267,10 +293,13 @@ class DecisionRecord:
         """Strict: exactly the spec's fields with the spec's types (record_hash is NOT re-checked here)."""
         _need(isinstance(d, Mapping), "a decision record must be a JSON object")
         keys = set(d)
-        missing, extra = DECISION_FIELDS - keys, keys - DECISION_FIELDS
+        expected = FIELDS_OF_SCHEMA.get(d.get("schema"))
+        _need(expected is not None, f"schema is {d.get('schema')!r}, not one of {sorted(FIELDS_OF_SCHEMA)}")
+        missing, extra = expected - keys, keys - expected
         _need(not missing, f"decision record lacks {sorted(missing)}")
         _need(not extra, f"decision record has unknown fields {sorted(extra)}")
-        _need(d["schema"] == DECISION_SCHEMA, f"schema is {d['schema']!r}, not {DECISION_SCHEMA!r}")
+        items = d.get("items")
+        _need(items is None or isinstance(items, list), "items must be a list")
         _need(isinstance(d["ledger_id"], str) and bool(_HEX32.match(d["ledger_id"])), "bad ledger_id")
         _need(type(d["seq"]) is int and d["seq"] >= 0, "seq must be a non-negative integer")
         _need(isinstance(d["previous_hash"], str) and bool(_HEX64.match(d["previous_hash"])), "bad previous_hash")
@@ -308,6 +337,9 @@ class DecisionRecord:
             versions=d["versions"],
             actor=d["actor"],
             error=d["error"],
+            covered_total=d.get("covered_total"),
+            items=None if items is None else tuple(items),
+            schema=d["schema"],
         )
         _check_decision_fields(record)
         _need(
@@ -319,7 +351,7 @@ class DecisionRecord:
 
 def _decision_body(draft: DecisionDraft, ledger_id: str, seq: int, previous_hash: str, created_at: str,
                    calls: tuple[CallRef, ...], did: str, versions: dict[str, Any]) -> dict[str, Any]:
-    """The decision/1 object before its record_hash (ledger spec section 2)."""
+    """The decision/2 object before its record_hash (ledger spec section 2, and covered_total and items)."""
     return {
         "schema": DECISION_SCHEMA,
         "ledger_id": ledger_id,
@@ -342,7 +374,15 @@ def _decision_body(draft: DecisionDraft, ledger_id: str, seq: int, previous_hash
         "versions": versions,
         "actor": draft.actor,
         "error": draft.error,
+        **_money_fields(draft.covered_total, draft.items),
     }
+
+
+def _money_fields(covered_total: str | None, items: tuple[Mapping[str, Any], ...] | None) -> dict[str, Any]:
+    """decision/2's two fields (none for a decision/1 record, whose ``items`` is None)."""
+    if items is None:
+        return {}
+    return {"covered_total": covered_total, "items": [dict(item) for item in items]}
 
 
 def make_decision(
@@ -391,6 +431,8 @@ def make_decision(
         versions=versions,
         actor=draft.actor,
         error=draft.error,
+        covered_total=draft.covered_total,
+        items=draft.items,
     )
     return record, line + b"\n"
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from claim_assess import __version__
+from claim_assess.claims.coverage import ItemCoverage
 from claim_assess.claims.dataset import ClaimEntry
 from claim_assess.claims.decision import FAILED, RULES_VERSION
 from claim_assess.claims.pipeline import Assessment, failed
@@ -51,7 +52,20 @@ def decision_draft(run_id: str, actor: str, model: str | None, entry: ClaimEntry
         versions={"engine": __version__, "rules": RULES_VERSION, "model": model, "prompts": PROMPTS_DIGEST},
         actor=actor,
         error=assessment.error,
+        covered_total=_money(assessment.covered_total),
+        items=tuple(_item(item) for item in assessment.items),
     )
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def _item(item: ItemCoverage) -> dict[str, str | None]:
+    """A line item's coverage as the decision record holds it (ledger.records.ITEM_FIELDS)."""
+    return {"item_id": item.item_id, "status": item.status, "method": item.method, "category": item.category,
+            "clause": item.clause, "component": item.component, "total": _money(item.total),
+            "llm_confidence": format_confidence(item.llm_confidence), "reason": item.reason}
 
 
 def claim_outcome(assessment: Assessment, record: DecisionRecord, *, run_id: str, actor: str,
