@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -300,6 +301,7 @@ def test_the_cli_writes_no_ledger_byte_and_a_page_with_the_figures(case):
     assert {"policy_id", "currency", "claims", "before", "after", "delta"} == set(data["payout"]["per_policy"][0])
     html = page.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and RUN_ID in html
+    assert re.findall(r"<th[^>]*></th>", html) == []  # every column of every table is named
     for total in data["payout"]["per_currency"]:
         assert f"{Decimal(total['delta']):+,.2f}" in html and f"{Decimal(total['after']):,.2f}" in html
     code, text, _ = cli(case, "--policies", str(path))  # the terminal table; the default page goes to the workspace

@@ -56,7 +56,7 @@ def _payout(report: WhatIfReport) -> str:
              for r in rest]
     return ('<section id="payout"><h2>Payout</h2><p class="caption">The decisions\' payout field (REFER: the '
             'proposal a person reviews), per currency, then per policy by the size of the change.</p>'
-            f'{table(("", "currency", "claims", "before", "after", "delta"), rows, numeric=(2, 3, 4, 5), nowrap=(0,))}'
+            f'{table(("scope", "currency", "claims", "before", "after", "delta"), rows, numeric=(2, 3, 4, 5), nowrap=(0,))}'
             '</section>')
 
 
@@ -64,13 +64,14 @@ def _claims(report: WhatIfReport) -> str:
     listing = report.lists["changed"]
     rows = [(x["claim_id"], x["policy_id"], x["from"], x["to"], money(x["payout_before"]), money(x["payout_after"]),
              "approximate" if x["approximate"] else "exact") for x in listing["listed"]]
-    body = table(("claim", "policy", "from", "to", "payout before", "after", ""), rows, numeric=(4, 5), nowrap=(0,)) \
+    body = table(("claim", "policy", "from", "to", "payout before", "after", "answers"), rows, numeric=(4, 5), nowrap=(0,)) \
         if rows else empty("No claim changes.")
     refer = "".join(f'<p><b>{e(word)} REFER ({report.lists[name]["count"]:,}):</b> '
                     f'{e(", ".join(report.lists[name]["listed"]) or "none")}</p>'
                     for name, word in (("into_refer", "Into"), ("out_of_refer", "Out of")))
     return (f'<section id="claims"><h2>Claims that change ({listing["count"]:,})</h2><p class="caption">Decision or '
-            f'payout; the first {len(rows)} listed.</p>{body}{refer}</section>')
+            f'payout; the first {len(rows)} listed. Answers: exact (every answer the new terms need was recorded) or '
+            f'approximate (a question whose prompt changed got its recorded answer).</p>{body}{refer}</section>')
 
 
 def _questions(report: WhatIfReport) -> str:
@@ -83,7 +84,7 @@ def _questions(report: WhatIfReport) -> str:
             'constant); a question with no recorded answer was never sent, and its claim is left out.</p>'
             + (table(("claim", "purpose", "line item", "recorded call"), assumed, nowrap=(0, 3)) if assumed
                else empty("No answer was assumed."))
-            + (table(("claim", "", "why"), problems, nowrap=(0,)) if problems else empty("No claim was left out."))
+            + (table(("claim", "status", "why"), problems, nowrap=(0,)) if problems else empty("No claim was left out."))
             + "</section>")
 
 

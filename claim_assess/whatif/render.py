@@ -55,7 +55,7 @@ def _transitions(report: WhatIfReport) -> RenderableType:
 
 def _payout(report: WhatIfReport) -> Table:
     table = Table(title="payout of the compared claims", title_justify="left")
-    for name, justify in (("", "left"), ("currency", "left"), ("claims", "right"), ("before", "right"),
+    for name, justify in (("scope", "left"), ("currency", "left"), ("claims", "right"), ("before", "right"),
                           ("after", "right"), ("delta", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for t in report.totals:
