@@ -11,6 +11,7 @@ import asyncio
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -268,13 +269,36 @@ def cli(*args: str) -> subprocess.CompletedProcess:
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def against(sim) -> tuple[str, ...]:
+    return ("--llm", "openai", "--base-url", sim.url, "--model", "sim-gpt")
+
+
+@pytest.fixture(scope="module")
+def run_a(tmp_path_factory) -> Path:
+    """Run "a" of the unchanged sample on the real CLI, in a workspace each CLI test copies."""
+    ws = tmp_path_factory.mktemp("reuse-cli")
+    with start_simulator(SimulatorConfig(**FAST)) as sim:
+        done = cli(*against(sim), "--workspace", str(ws), "--run", "a")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return ws
+
+
+def copied(run_a: Path, tmp_path: Path) -> Path:
+    subprocess.run(["cp", "-r", str(run_a), str(tmp_path / "ws")], check=True)
+    return tmp_path / "ws"
+
+
 @pytest.mark.ray
 @pytest.mark.slow
-def test_reassessing_the_unchanged_sample_on_the_cli_sends_nothing_and_decides_the_same(tmp_path):
+def test_reassessing_the_unchanged_sample_on_the_cli_sends_nothing_and_decides_the_same(run_a, tmp_path):
+    tmp_path = copied(run_a, tmp_path)
     ws = str(tmp_path)
-    with start_simulator(SimulatorConfig(**FAST)) as sim:
-        done = cli("--llm", "openai", "--base-url", sim.url, "--model", "sim-gpt", "--workspace", ws, "--run", "a")
-    assert done.returncode == 0, done.stdout + done.stderr
     with start_simulator(SimulatorConfig(**FAST)) as sim:
         again = cli("--llm", "openai", "--base-url", sim.url, "--model", "sim-gpt", "--workspace", ws, "--run", "b",
                     "--no-preflight", "--reuse-answers", "a", "--price-input", "0.15", "--price-output", "0.60")
@@ -292,6 +316,40 @@ def test_reassessing_the_unchanged_sample_on_the_cli_sends_nothing_and_decides_t
     assert "answers reused" in (tmp_path / "runs" / "b" / "report.html").read_text(encoding="utf-8")
     assert verified(tmp_path)[0] == 0
     code, text = verified(tmp_path, "--replay", "--input", str(sample_dataset()), "--run", "b")
+    assert code == 0 and "reproduced 50" in text, text
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_a_reassessment_stopped_part_way_resumes_still_reusing_and_sends_only_the_new_questions(run_a, tmp_path):
+    """--reuse-answers survives a stop and --resume: the resumed run keeps answering from run "a" (its settings
+    name it), and over both invocations the network hears exactly the questions that changed."""
+    ws = copied(run_a, tmp_path)
+    asked = sorted({c["claim_id"] for c in calls_of(ws, "a") if c["purpose"] == "assessment"})
+    targets = set(asked[:: max(1, len(asked) // 4)][:4])  # four claims whose assessment the narrative changes
+    data = tmp_path / "data"
+    changed_sample(tmp_path, claim=lambda c: {**c, "narrative": c["narrative"] + " It happened on a Monday."}
+                   if c["claim_id"] in targets else c)
+    (tmp_path / "changed").rename(data)
+    port = free_port()  # the resume goes to the run's own endpoint: the healthy simulator takes the same port
+    with start_simulator(SimulatorConfig(**FAST, fault_script=("insufficient_quota",) * 1000), port=port) as sim:
+        stopped = cli(*against(sim), "--no-preflight", "--input", str(data), "--workspace", str(ws), "--run", "b",
+                      "--reuse-answers", "a")
+    assert stopped.returncode == 1 and "--resume --run b" in stopped.stdout, stopped.stdout + stopped.stderr
+    before = decisions_of(ws, "b")
+    assert len(before) < 50 and not targets & set(before), "a changed claim cannot be decided without the network"
+    with start_simulator(SimulatorConfig(**FAST), port=port) as sim:
+        resumed = cli("--no-preflight", "--resume", "--run", "b", "--workspace", str(ws))
+        served = stats(sim)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    decided, original = decisions_of(ws, "b"), decisions_of(ws, "a")
+    assert len(decided) == 50 and {k: v for k, v in decided.items() if k not in targets} == \
+        {k: v for k, v in original.items() if k not in targets}
+    sent = [c for c in calls_of(ws, "b") if "reused_from" not in c and c["status"] == 200]
+    assert sorted((c["claim_id"], c["purpose"]) for c in sent) == sorted((t, "assessment") for t in targets)
+    assert served["requests"] == len(targets)  # the resume asked the network those questions and nothing else
+    assert verified(ws)[0] == 0
+    code, text = verified(ws, "--replay", "--input", str(data), "--run", "b")
     assert code == 0 and "reproduced 50" in text, text
 
 
