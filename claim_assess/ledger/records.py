@@ -101,7 +101,26 @@ class FrozenMap(Mapping[str, Any]):
         return hash(frozenset(self._data.items()))
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Mapping) and dict(self.items()) == dict(other.items())
+        if type(other) is FrozenMap:
+            return self._data == other._data
+        return isinstance(other, Mapping) and self._data == dict(other.items())
+
+    # The dict's own views and lookups, not the Mapping ABC's generic ones (which go through __iter__ and
+    # __getitem__ key by key): replay and what-if compare and copy every line item of every decision.
+    def keys(self):
+        return self._data.keys()
+
+    def items(self):
+        return self._data.items()
+
+    def values(self):
+        return self._data.values()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._data.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
 
     def __repr__(self) -> str:
         return f"FrozenMap({self._data!r})"

@@ -67,7 +67,7 @@ def compare(record: DecisionRecord, replayed: DecisionDraft, asked: list[str]) -
         if not record.holds(name):
             continue  # a decision/1 record: written before covered_total and items were recorded
         old, new = getattr(record, name), getattr(replayed, name)
-        same = _same_error(old, new) if name == "error" else _json_value(old) == _json_value(new)
+        same = _same_error(old, new) if name == "error" else old == new  # both sides hold tuples and FrozenMaps
         if not same:
             return Verdict(record.seq, record.run_id, record.claim_id, DIFFERS, name, _json_value(old),
                            _json_value(new))
