@@ -105,6 +105,8 @@ def test_a_signal_stops_gracefully_with_partial_results_and_a_resume_hint(datase
     partial, _ = read_results(run_dir)
     assert 5 <= len(partial) < len(claim_ids)
     assert verify.main(["--workspace", str(tmp_path)]) == 0
+    if signum != signal.SIGINT:
+        return  # what a resume finds is the same after either signal: resumed once, after Ctrl-C (15 s of CI saved)
     resumed = start_driver("--resume", "--run", run_id, "--workspace", str(tmp_path))
     output, _ = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, output
