@@ -109,6 +109,7 @@ def run_soak(*, claims: int, actors: int, every_s: float, seed: int, workdir: Pa
         ray.shutdown()
     counts = _tally({c["claim_id"] for c in data.claims}, _decisions(workspace, RUN_ID), acknowledged)
     verified = _ledger_verifies(workspace)
+    replay = _replayed(workspace, data_dir)
     return {
         "claims": claims,
         **counts,
@@ -116,9 +117,10 @@ def run_soak(*, claims: int, actors: int, every_s: float, seed: int, workdir: Pa
         "kills": dict(chaos.kills),
         "wall_seconds": round(wall, 1),
         "ledger_verifies": verified,
+        "replay": replay,
         "simulator_faults": sim_stats.get("faults", {}),
         "targets_met": counts["decided"] == claims and not counts["failed"] and not counts["duplicates"]
-        and not counts["lost_acknowledged"] and verified,
+        and not counts["lost_acknowledged"] and verified and replay["ok"],
     }
 
 
@@ -152,6 +154,16 @@ def _ledger_verifies(workspace: Path) -> bool:
         return verify.main(["--workspace", str(workspace), "--json"], out=devnull) == 0
 
 
+def _replayed(workspace: Path, data_dir: Path) -> dict:
+    """Every decision of the soak re-derived from its evidence (``verify --replay``): the faults and kills must leave
+    decisions that follow from their recorded calls like any others."""
+    from claim_assess.claims.dataset import open_dataset
+    from claim_assess.replay.replay import replay_ledger
+
+    report = replay_ledger(workspace / "ledger", open_dataset(data_dir), run_id=RUN_ID)
+    return {"ok": report.ok, "checked": report.checked, "counts": dict(report.counts)}
+
+
 def _tally(claim_ids: set[str], final: list[dict], acknowledged: set[str]) -> dict[str, int]:
     """Claims decided, decided twice, FAILED only, and acknowledged decisions missing from the ledger at the end."""
     decided = Counter(d["claim_id"] for d in final if d["decision"] != "FAILED")
@@ -175,6 +187,8 @@ def render(report: dict) -> Table:
         ("lost acknowledged decisions", str(report["lost_acknowledged"]), "0"),
         ("FAILED claims", str(report["failed"]), "0"),
         ("ledger verifies", "yes" if report["ledger_verifies"] else "NO", "yes"),
+        ("decisions replayed from their evidence", f"{report['replay']['counts'].get('reproduced', 0)} of "
+         f"{report['replay']['checked']} reproduced", "all"),
         ("actors killed", ", ".join(f"{k} {v}" for k, v in sorted(report["kills"].items())) or "none", ""),
         ("simulator faults", ", ".join(f"{k} {v}" for k, v in sorted(report["simulator_faults"].items())), ""),
         ("wall time", f"{report['wall_seconds']} s", ""),
@@ -187,7 +201,8 @@ def render(report: dict) -> Table:
 def build_parser() -> argparse.ArgumentParser:
     parser = command_parser(
         "bench faults", __doc__.split("\n\n")[0].partition(": ")[2],
-        exit_codes=[(EXIT_OK, "every target met: all claims decided, no duplicate, none lost, the ledger verifies"),
+        exit_codes=[(EXIT_OK, "every target met: all claims decided, no duplicate, none lost, the ledger verifies, "
+                                  "every decision replays"),
                     (EXIT_FAILED, "a target was missed"), (EXIT_USAGE, "bad usage")],
         example="claim-assess bench faults --claims 200 --kill-every 2",
     )

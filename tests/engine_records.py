@@ -6,6 +6,7 @@ says what the engine sent and what it was told, which is what the README promise
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -42,3 +43,18 @@ def most_sent_in(records: list[dict], window_s: float) -> int:
 def rate_limited(records: list[dict]) -> list[dict]:
     """The attempts the provider answered 429."""
     return [r for r in records if r["status"] == 429]
+
+
+def assert_every_run_replays(workspace: Path) -> int:
+    """Every decision in ``workspace``'s ledger re-derives from its evidence (issue 14: "replay of every run in the
+    test suite"): each run is replayed against the dataset its settings.json names. Returns the decisions checked."""
+    from claim_assess.claims.dataset import open_dataset
+    from claim_assess.replay.replay import replay_ledger
+
+    checked = 0
+    for settings in sorted((workspace / "runs").glob("*/settings.json")):
+        run_id, source = settings.parent.name, json.loads(settings.read_text())["input"]
+        report = replay_ledger(workspace / "ledger", open_dataset(source), run_id=run_id)
+        assert report.ok or report.checked == 0, f"run {run_id} does not replay: {report.to_json()}"
+        checked += report.checked
+    return checked

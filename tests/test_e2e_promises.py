@@ -31,7 +31,7 @@ from claim_assess.drivers import verify
 from claim_assess.run.settings import sample_dataset
 from claim_assess.run.workspace import Workspace
 from claim_assess.simulator import SimulatorConfig, start_simulator
-from engine_records import attempts, moment, records
+from engine_records import assert_every_run_replays, attempts, moment, records
 
 pytestmark = pytest.mark.ray
 
@@ -147,6 +147,7 @@ def assert_every_claim_decided_once(workspace: Path, run_id: str, claim_ids=SAMP
     for row in rows:  # the result files agree with the ledger
         assert row["decision_id"] == by_claim[row["claim_id"]]["decision_id"]
     assert verify.main(["--workspace", str(workspace)]) == 0
+    assert assert_every_run_replays(workspace) >= len(claim_ids)
     return by_claim
 
 

@@ -18,6 +18,7 @@ from claim_assess.drivers import assess, verify
 from claim_assess.llm import preflight as preflight_module
 from claim_assess.llm.preflight import check_endpoint
 from claim_assess.simulator import SimulatorConfig, start_simulator
+from engine_records import assert_every_run_replays
 
 KEY = "sk-test-the-right-key"
 SAMPLE_CLAIMS = 50
@@ -153,6 +154,7 @@ def test_a_refusal_part_way_stops_the_run_and_a_resume_completes_every_claim_onc
     assert sorted(r["claim_id"] for r in records) == sorted({r["claim_id"] for r in records})  # each exactly once
     assert len(records) == SAMPLE_CLAIMS and all(r["decision"] != "FAILED" for r in records)
     assert verify.main(["--workspace", str(tmp_path)]) == 0
+    assert assert_every_run_replays(tmp_path) > 0
 
 
 @pytest.mark.ray

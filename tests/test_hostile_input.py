@@ -23,6 +23,7 @@ from claim_assess.claims.dataset import read_dataset
 from claim_assess.claims.pipeline import assess_claim
 from claim_assess.claims.prompts import extract_payload
 from claim_assess.claims.synthetic import generate, policies
+from engine_records import assert_every_run_replays
 
 TEN_MB = 10 * 1024 * 1024
 BAD_POLICY_ID = "POL-BROKEN-1"
@@ -306,6 +307,7 @@ def test_the_driver_completes_a_hostile_dataset(ray_session, tmp_path, monkeypat
             _check_error(row["error"], line.expect)
 
     assert verify.main(["--workspace", str(workspace)]) == 0
+    assert assert_every_run_replays(workspace) > 0
     new = _tree(tmp_path) - before
     outside = sorted(p for p in new if not p.startswith(str(workspace.relative_to(tmp_path))))
     assert outside == [], f"files written outside the workspace: {outside}"

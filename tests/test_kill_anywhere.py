@@ -55,6 +55,7 @@ from claim_assess.run.settings import new_settings, resumed_settings, save
 from claim_assess.run.timeline import TimelineWriter
 from claim_assess.run.workspace import Workspace
 from test_resilience import ledger_decisions  # tests/ is on sys.path (pytest inserts the rootdir of a test file)
+from engine_records import assert_every_run_replays
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "claim_assess" / "data" / "sample"
@@ -354,6 +355,7 @@ class KillRun:
         assert verify.main(["--workspace", str(self.workspace)], out=out) == 0, why(f"verify failed:\n{out.getvalue()}")
         report = verify_ledger(self.workspace / "ledger")
         assert report.unanchored == 0, why(f"{report.unanchored} decisions after the last signed checkpoint")
+        assert assert_every_run_replays(self.workspace) >= len(self.claim_ids), why("replay checked too few")
 
 
 def kill_seed() -> int:

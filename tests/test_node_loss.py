@@ -16,6 +16,7 @@ import pytest
 from claim_assess.claims.synthetic import generate, write_dataset
 from claim_assess.drivers import verify
 from claim_assess.ledger.canonical import parse_canonical
+from engine_records import assert_every_run_replays
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.ray  # a 3-node cluster of its own, in a subprocess
@@ -48,3 +49,4 @@ def test_removing_a_worker_node_mid_run_loses_and_doubles_nothing(tmp_path):
     assert all(datetime.fromisoformat(by_claim[c]["created_at"].replace("Z", "+00:00")).timestamp()
                > report["removed_at"] for c in lost)
     assert verify.main(["--workspace", str(workspace)]) == 0
+    assert assert_every_run_replays(workspace) > 0

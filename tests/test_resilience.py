@@ -25,6 +25,7 @@ from claim_assess.claims.synthetic import generate, write_dataset
 from claim_assess.drivers import assess, verify
 from claim_assess.run.workspace import Workspace
 from claim_assess.ledger.canonical import parse_canonical
+from engine_records import assert_every_run_replays
 
 ROOT = Path(__file__).resolve().parent.parent
 DEADLINE_S = 120
@@ -73,6 +74,7 @@ def assert_each_claim_decided_once(workspace: Path, run_id: str, claim_ids: set[
         assert row["decision_id"] == by_claim[row["claim_id"]]["decision_id"]
         assert f"{row['payout']:.2f}" == by_claim[row["claim_id"]]["payout"]
     assert verify.main(["--workspace", str(workspace)]) == 0
+    assert assert_every_run_replays(workspace) >= len(claim_ids)
 
 
 @pytest.fixture(scope="module")
