@@ -295,6 +295,8 @@ def test_a_decision_1_record_is_read_without_items_and_a_schema_mismatch_is_refu
         DecisionRecord.from_json({**record.to_json(), "schema": "decision/1"})  # decision/1 with them
     with pytest.raises(InvalidRecordError, match="schema"):
         DecisionRecord.from_json({**old, "schema": "decision/9"})
+    with pytest.raises(InvalidRecordError, match="items must be a list"):
+        DecisionRecord.from_json({**record.to_json(), "items": None})
 
 
 def test_exceptions_pickle_for_ray():

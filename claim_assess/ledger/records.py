@@ -335,7 +335,7 @@ class DecisionRecord:
         _need(not missing, f"decision record lacks {sorted(missing)}")
         _need(not extra, f"decision record has unknown fields {sorted(extra)}")
         items = d.get("items")
-        _need(items is None or isinstance(items, list), "items must be a list")
+        _need(isinstance(items, list) if d["schema"] == DECISION_SCHEMA else items is None, "items must be a list")
         _need(isinstance(d["ledger_id"], str) and bool(_HEX32.match(d["ledger_id"])), "bad ledger_id")
         _need(type(d["seq"]) is int and d["seq"] >= 0, "seq must be a non-negative integer")
         _need(isinstance(d["previous_hash"], str) and bool(_HEX64.match(d["previous_hash"])), "bad previous_hash")

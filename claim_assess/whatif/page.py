@@ -54,18 +54,18 @@ def _payout(report: WhatIfReport) -> str:
               _signed(p["delta"])) for p in shown]
     rows += [(f"{r['policies']} other policies", r["currency"], f"{r['claims']:,}", "", "", _signed(r["delta"]))
              for r in rest]
+    headers = ("scope", "currency", "claims", "before", "after", "delta")
     return ('<section id="payout"><h2>Payout</h2><p class="caption">The decisions\' payout field (REFER: the '
             'proposal a person reviews), per currency, then per policy by the size of the change.</p>'
-            f'{table(("scope", "currency", "claims", "before", "after", "delta"), rows, numeric=(2, 3, 4, 5), nowrap=(0,))}'
-            '</section>')
+            f'{table(headers, rows, numeric=(2, 3, 4, 5), nowrap=(0,))}</section>')
 
 
 def _claims(report: WhatIfReport) -> str:
     listing = report.lists["changed"]
     rows = [(x["claim_id"], x["policy_id"], x["from"], x["to"], money(x["payout_before"]), money(x["payout_after"]),
              "approximate" if x["approximate"] else "exact") for x in listing["listed"]]
-    body = table(("claim", "policy", "from", "to", "payout before", "after", "answers"), rows, numeric=(4, 5), nowrap=(0,)) \
-        if rows else empty("No claim changes.")
+    headers = ("claim", "policy", "from", "to", "payout before", "after", "answers")
+    body = table(headers, rows, numeric=(4, 5), nowrap=(0,)) if rows else empty("No claim changes.")
     refer = "".join(f'<p><b>{e(word)} REFER ({report.lists[name]["count"]:,}):</b> '
                     f'{e(", ".join(report.lists[name]["listed"]) or "none")}</p>'
                     for name, word in (("into_refer", "Into"), ("out_of_refer", "Out of")))
