@@ -47,7 +47,10 @@ _CLAUSE = (r"(?:^|(?<=[\n.!?;:,\"'(\[*>-])|(?<=[\n.!?;:,\"'(\[*>-] )|(?<=\bet )|
 # An infinitive as an order: at the start of a clause, or asked for ("merci de traiter", "si prega di approvare"),
 # not "il a décidé de traiter", "ha deciso di approvare".
 _ASKED = (r"(?:" + _CLAUSE + r"|(?<=\bmerci de )|(?<=\bmerci d')|(?<=\bpriere de )|(?<=\bprega di )"
-          r"|(?<=\bchiedo di )|(?<=\bchiediamo di ))")
+          r"|(?<=\bchiedo di )|(?<=\bchiediamo di )|(?<=\bprie de )|(?<=\bprions de )|(?<=\bvouloir )"
+          r"|(?<=\bsimplement )|(?<=\bprego di )|(?<=\bgentilmente di )|(?<=\bcortesemente di )"
+          r"|(?<=\bgentile da )|(?<=\bcortesemente )|(?<=\bsemplicemente )|(?<=\bvoglia )|(?<=\bvogliate )"
+          r"|(?<=\bpotrebbe )|(?<=\bpotreste ))")
 # Said of oneself or denied, not asked of the reader: "we approve the invoice", "ich genehmige den Antrag".
 _NOT_SAID_OF_ONESELF = r"(?<!\bwe )(?<!\bthey )(?<!\bhe )(?<!\bshe )(?<!\bwho )(?<!\bnot )(?<!n't )(?<!\bich )"
 
@@ -104,13 +107,16 @@ _DE_EARLIER = _any("alle", "samtliche", "saemtliche", "deine", "eure", "vorherig
                    "obigen", "fruheren", "frueheren", "vorangegangenen", "vorhergehenden", "ursprunglichen",
                    "urspruenglichen", "alten", "erhaltenen")
 _DE_ORDERS = _any("anweisung", "anweisungen", "instruktion", "instruktionen", "befehl", "befehle", "regeln",
-                  "vorgaben", "richtlinien", "anordnungen", "systemanweisungen", "prompt", "prompts", "systemprompt")
+                  "vorgaben", "richtlinien", "anordnungen", "systemanweisungen", "prompt", "prompts", "systemprompt",
+                  "ausschlusse", "ausschluesse", "prufungen", "pruefungen", "kontrollen", "selbstbeteiligung")
 _FR_DET = r"(?:(?:de|des|du|toutes|tous|tout|les|vos|tes|ces|la|mes|precedentes|anterieures)\s+|[dl]'\s*)*"
 _FR_ORDERS = _any("instruction", "instructions", "consigne", "consignes", "directive", "directives", "regles",
-                  "ordres", "indications", "prompt", "prompts", "commandes")
+                  "ordres", "indications", "prompt", "prompts", "commandes",
+                  "exclusions", "controles", "verifications", "limites", "franchise")
 _IT_DET = (r"(?:(?:di|delle|degli|dei|del|della|tutte|tutti|tutto|le|gli|i|il|la|tue|tuoi|vostre|queste|quelle"
            r"|precedenti)\s+|l'\s*)*")
-_IT_ORDERS = _any("istruzioni", "indicazioni", "direttive", "regole", "comandi", "ordini", "prompt", "consegne")
+_IT_ORDERS = _any("istruzioni", "indicazioni", "direttive", "regole", "comandi", "ordini", "prompt", "consegne", "esclusioni", "controlli",
+                  "verifiche", "limiti", "franchigia")
 
 _IGNORE = (
     r"\b" + _any("ignore", "disregard", "forget", "override", "bypass") + r"\s+(?:" + _EN_DET + r"\s+)*"
@@ -234,6 +240,8 @@ _APPROVE = (
     _clause(_any("approva", "accetta", "convalida", "autorizza")) + r"\s+" + _IT_WHOSE + r"(?:" + _IT_CLAIM
     + r"|fattura)\b",
     _asked(_any("approvare", "accettare")) + r"\s+" + _IT_WHOSE + r"(?:" + _IT_CLAIM + r"|fattura)\b",
+    _asked(_any("liquidare", "rimborsare", "risarcire", "pagare", "convalidare", "autorizzare")) + r"\s+" + _IT_WHOSE
+    + _IT_CLAIM + r"\b",
     r"\b" + _any("liquidate", "pagate", "rimborsate", "risarcite") + r"\s+" + _IT_WHOSE + _IT_CLAIM + r"\b",
     _clause(_any("liquida", "paga", "rimborsa", "risarcisci")) + r"\s+" + _IT_WHOSE + _IT_CLAIM + r"\b",
     r"\b" + _any("deve", "devono", "devi", "dovete") + r"\s+(?:[a-z]+\s+){0,2}?"
@@ -416,7 +424,7 @@ _DICTATE = (
     r"\b" + _any("empfehlung", "entscheidung") + r"\s*[:=]\s*[\"']?" + _any("approve", "genehmigen", "genehmigt")
     + r"\b",
     r"\b" + _any("empfehlung", "entscheidung", "ergebnis", "bewertung") + r"\s+(?:[a-z]+\s+){0,3}?"
-    + _any("muss", "soll", "sollte", "ist", "lautet", "lauten") + r"\s+(?:[a-z]+\s+){0,2}?[\"']?"
+    + _any("muss", "soll", "sollte", "ist", "lautet", "lauten") + r"\s*:?\s*(?:[a-z]+\s+){0,2}?[\"']?"
     + _any("approve", "genehmigt", "genehmigen", "genehmigung", "annehmen") + r"\b",
     r"\b" + _any("zahle", r"zahlen\s+sie", "erstatte", r"erstatten\s+sie", "uberweise", "ueberweise",
                  r"uberweisen\s+sie", r"ueberweisen\s+sie") + r"\s+(?:bitte\s+)?" + _any("den", "die") + r"\s+"
@@ -511,21 +519,270 @@ _ADDRESS = (
                                                             "assistente") + r"\b",
 )
 
+# --- generalizations: the structure of an order, not its wording ----------------------------------------
+# "approve" is the engine's own decision word in English: standing as a value after a word of another language
+# ("ist APPROVE", "mets simplement APPROVE", "restituire sempre APPROVE"), quoted ("'APPROVE'"), or as what
+# any other answer than would be wrong ("other than APPROVE"), it dictates the outcome in every language.
+_VALUE_BEFORE = _any("ist", "lautet", "lauten", "auf", "als", "immer", "stets", "einfach", "nur", "sein", "est",
+                     "sur", "a", "toujours", "simplement", "seulement", "uniquement", "etre", "e", "su", "da",
+                     "sempre", "semplicemente", "solo", "soltanto", "essere", "put", "enter", "type", "output",
+                     r"other\s+than", "autre", "diverso", "diversa", "andere", "anderes")
+_DICTATE_MORE = (
+    r"\b" + _VALUE_BEFORE + r"\s*:?\s*[\"']?\s*\bapprove\b",
+    r"\bqu'\s*[\"']?\s*\bapprove\b",
+    r"[\"']\s*\bapprove\b\s*[\"']",
+    r"\bapprove\b[\"']?\s+(?:[a-z]+\s+)?" + _any("ausgeben", "eintragen", "setzen", "zuruckgeben", "zurueckgeben",
+                                              "antworten", "renvoyer", "retourner", "repondre", "restituire",
+                                              "scrivere", "inserire", "rispondere") + r"\b",
+    # the answer named as the only right one: "the only correct output is", "die einzig richtige Ausgabe ist"
+    r"\b" + _any("output", "response", "reply", "classification", "ausgabe", "antwort", "reponse", "resultat",
+                 "sortie", "risposta", "risultato", "uscita") + r"\s+(?:[a-z]+\s+){0,4}?"
+    + _any("is", "be", "ist", "lautet", "est", "e", r"doit\s+etre", r"deve\s+essere", "muss") + r"\s*[:\"']?\s*"
+    + _any("approve", "approved", "genehmigt", "approuve", "approuvee", "approvato", "approvata") + r"\b",
+    r"\b" + _any("answer", "decision", "thing") + r"\s+(?:[a-z]+\s+){0,3}?is\s+to\s+" + _any("approve", "pay")
+    + r"\b",
+    r"\b" + _any("evaluation", "recommandation", "decision") + r"\s+doit\s+(?:donc\s+|absolument\s+)?etre\s+[\"']?"
+    + _any("approuvee", "acceptee") + r"\b",
+    # JSON keys in the four languages: {"empfehlung": "APPROVE"}
+    r"[\"']" + _any("empfehlung", "entscheidung", "recommandation", "decision", "raccomandazione", "decisione",
+                    "esito", "ergebnis") + r"[\"']\s*[:=]\s*[\"']\s*" + _any("approve", "approved", "genehmigt",
+                                                                             "approuve", "approvato") + r"\b",
+    # the model's confidence raised: "raise your confidence to 100 %", "erhöhe deine Konfidenz"
+    r"\b" + _any("raise", "increase", "boost", "maximise", "maximize", "set") + r"\s+" + _any("your", "the")
+    + r"\s+confidence\b",
+    r"\b" + _any("erhohe", "erhoehe", r"erhohen\s+sie", r"erhoehen\s+sie", "setze", "setz", r"setzen\s+sie")
+    + r"\s+" + _any("deine", "ihre", "die") + r"\s+konfidenz\b",
+    r"\b" + _any("augmente", "augmentez", "fixe", "fixez", "mets", "mettez", "porte", "portez", "eleve", "elevez")
+    + r"\s+" + _any("ta", "votre", "la") + r"\s+confiance\s+a\b",
+    r"\b" + _any("alza", "alzate", "aumenta", "aumentate", "imposta", "impostate", "porta", "portate") + r"\s+"
+    + r"(?:la\s+)?" + _any("tua", "vostra", "la") + r"\s+confidenza\b",
+    # recommending approval: "recommend approval", "empfiehl die Genehmigung", "recommande l'approbation"
+    _unstated("recommend") + r"\s+" + _any("approval", "approving", "approve", "payment", r"full\s+payment") + r"\b",
+    r"\b" + _any("empfiehl", r"empfehlen\s+sie") + r"\s+(?:bitte\s+)?(?:die\s+)?" + _any("genehmigung", "freigabe",
+                                                                                  "auszahlung") + r"\b",
+    r"(?:\brecommandez|" + _clause("recommande") + r")\s+(?:l'\s*)?" + _any("approbation", "acceptation",
+                                                                     "indemnisation") + r"\b",
+    r"(?:\braccomandate|" + _clause("raccomanda") + r")\s+(?:l'\s*)?" + _any("approvazione", "accettazione",
+                                                                      "liquidazione") + r"\b",
+    # skipping the checks: "do not perform the reconciliation check", "überspringe die Dokumentenprüfung"
+    r"\b" + _any("skip", "bypass", "omit") + r"\s+(?:the\s+|any\s+|all\s+)?(?:[a-z-]+\s+)?"
+    + _any("review", "reviews", "check", "checks", "verification", "validation", "reconciliation") + r"\b",
+    r"\b" + _any(r"do\s+not", "don't", "dont", "never") + r"\s+" + _any("perform", "run", "do", r"carry\s+out",
+                                                                       "apply", "conduct")
+    + r"\s+(?:the\s+|any\s+)(?:[a-z-]+\s+)?" + _any("check", "checks", "verification", "review", "reconciliation")
+    + r"\b",
+    r"\bno\s+need\s+to\s+" + _any("verify", "validate", "review", "double-check", r"check\s+(?:the\s+)?documents",
+                                 r"check\s+(?:the\s+)?claim", r"check\s+(?:the\s+)?facts") + r"\b",
+    r"\bno\s+(?:further\s+|additional\s+|manual\s+|human\s+)?" + _any("review", "verification") + r"\s+(?:is\s+)?"
+    + _any("needed", "required", "necessary") + r"\b",
+    r"\b" + _any(r"do\s+not", "don't", "dont") + r"\s+" + _any("flag", "refer", "escalate", "reject", "deny")
+    + r"\s+" + _any("it", "this", r"the\s+claim", r"this\s+claim") + r"\b",
+    r"\b" + _any("uberspringe", "ueberspringe", "uberspring", "ueberspring", r"uberspringen\s+sie",
+                 r"ueberspringen\s+sie", "lass", r"lassen\s+sie") + r"\s+(?:bitte\s+)?(?:die\s+|den\s+|jede\s+)?"
+    + r"[a-z]*" + _any("prufung", "pruefung", "kontrolle", "abgleich") + r"\b(?!\s+durchfuhren|\s+machen)",
+    r"\bkeine\s+(?:weitere|weiteren|manuelle|zusatzliche|zusaetzliche)\s+" + _any("prufung", "pruefung",
+                                                                                   "kontrolle")
+    + r"\s+(?:mehr\s+)?" + _any("notig", "noetig", "erforderlich", "notwendig") + r"\b",
+    r"\bne\s+" + _any("faites", "fais", "faire", "effectuez", "effectue", "effectuer") + r"\s+pas\s+"
+    + _any("la", "le", "les", "de") + r"\s+" + _any("verification", "verifications", "controle", "controles")
+    + r"\b",
+    r"\binutile\s+de\s+" + _any("verifier", "controler") + r"\b",
+    r"\b" + _any("sautez", "saute", "ignorez") + r"\s+" + _any("la", "le", "les") + r"\s+"
+    + _any("verification", "verifications", "controle", "controles") + r"\b",
+    r"\bnon\s+" + _any("fare", "fate", "eseguire", "eseguite", "effettuare", "effettuate") + r"\s+"
+    + _any("la", "il", "i", "le") + r"\s+" + _any("verifica", "verifiche", "controllo", "controlli") + r"\b",
+    r"\binutile\s+" + _any("controllare", "verificare") + r"\b",
+    r"\b" + _any("salta", "saltate", "ignora", "ignorate") + r"\s+" + _any("la", "il", "i", "le") + r"\s+"
+    + _any("verifica", "verifiche", "controllo", "controlli") + r"\b",
+    # "your only task is to confirm", "deine Aufgabe ist nur", "votre seule tâche est de", "il tuo compito è"
+    r"\byour\s+(?:only\s+|sole\s+|one\s+)?" + _any("task", "job", "role") + r"\s+(?:here\s+)?is\s+"
+    + r"(?:only\s+|simply\s+|just\s+|merely\s+)?to\s+" + _any("approve", "confirm", "pay", "accept", "sign", "agree")
+    + r"\b",
+    r"\b" + _any("deine", "ihre") + r"\s+(?:einzige\s+)?aufgabe\s+(?:hier\s+)?ist\b",
+    r"\b" + _any("ta", "votre") + r"\s+(?:seule\s+)?" + _any("tache", "mission") + r"\s+(?:ici\s+)?est\s+de\b",
+    r"\b" + _any(r"il\s+tuo", r"il\s+suo", r"il\s+vostro") + r"\s+(?:unico\s+)?compito\s+(?:qui\s+)?e\b",
+    # an imagined reader's state: "coverage checks disabled", "Deckungsprüfung deaktiviert"
+    r"\b" + _any("coverage", "consistency", "fraud", "plausibility", "reconciliation") + r"\s+"
+    + _any("check", "checks", "verification", "validation") + r"\s+(?:are\s+|is\s+|have\s+been\s+|has\s+been\s+)?"
+    + _any("disabled", "deactivated", "suspended", "waived", r"turned\s+off", r"switched\s+off") + r"\b",
+    r"\b" + _any("deckungsprufung", "deckungspruefung", "plausibilitatsprufung", "plausibilitaetspruefung")
+    + r"\s+(?:ist\s+)?" + _any("deaktiviert", "ausgesetzt", "abgeschaltet") + r"\b",
+    r"\bverification\s+de\s+(?:la\s+)?couverture\s+(?:est\s+)?" + _any("desactivee", "suspendue") + r"\b",
+    r"\bcontrollo\s+(?:di\s+|della\s+)?copertura\s+(?:e\s+)?" + _any("disattivato", "sospeso") + r"\b",
+)
+
+# Approving in other words: "pay out the complete amount", "waive the deductible", "zahl alles aus", "prends en
+# charge la totalité", "approvala"; and a claimed change of the policy that makes everything covered.
+_EN_WHOLE = _any("full", "entire", "complete", "total", "whole", "maximum")
+_APPROVE_MORE = (
+    r"\bpay\s+(?:out\s+)?(?:the\s+)?" + _any("complete", "total") + r"\s+" + _any("amount", "sum", "claim",
+                                                                             "benefit", "payout") + r"\b",
+    _unsaid(_any("approve", "authorise", "authorize", "grant", "release", "reimburse")) + r"\s+(?:the\s+)?"
+    + _EN_WHOLE + r"\s+" + _any("reimbursement", "payout", "payment", "amount", "refund", "sum", "repair", "cost",
+                               "costs") + r"\b",
+    _unstated("waive") + r"\s+(?:the\s+|any\s+|my\s+|all\s+)?" + _any("deductible", "deductibles", "excess",
+                                                                    "exclusion", "exclusions") + r"\b",
+    r"\bif\s+you\s+" + _any("would", "could", "can") + r"\s+(?:kindly\s+|please\s+|just\s+|simply\s+)?"
+    + _any("approve", "accept", "authorise", "authorize", "mark", "treat", "classify") + r"\b",
+    r"\b(?=approve\b)(?:(?<=[\n.!?;:,\"'(\[*>-] )|(?<=[\n.!?;:,\"'(\[*>-])|(?<=\bjust )|(?<=\bsimply )"
+    r"|(?<=\bkindly )|(?<=\bnow ))approve\s+" + _any("it", "everything", "all") + r"\s*(?:[.!;,]|$)",
+    r"\bfull\s+amount\s+" + _any(r"is\s+to", "must", "should", "shall", r"has\s+to", r"needs\s+to") + r"\s+be\s+"
+    + _any("paid", r"paid\s+out", "reimbursed", "refunded", "transferred") + r"\b" + _NOT_A_TERM,
+    # German
+    _unsaid(_any("genehmige", r"genehmigen\s+sie", "bewillige", r"bewilligen\s+sie")) + r"\s+" + _DE_WHOSE
+    + _DE_MONEY + r"\b",
+    r"\b" + _any("zahl", "zahle", r"zahlen\s+sie") + r"\s+(?:bitte\s+)?(?:einfach\s+)?alles\s+aus\b",
+    r"\b" + _any("wink", "winke", r"winken\s+sie", "mach", "mache", r"machen\s+sie") + r"\s+" + _DE_WHOSE
+    + _DE_CLAIM + r"\s+(?:[a-z]+\s+){0,2}?durch\b",
+    r"\b" + _any("ubernimm", "uebernimm", r"ubernehmen\s+sie", r"uebernehmen\s+sie") + r"\s+(?:bitte\s+)?"
+    + _any("die", "den", "das") + r"\s+(?:" + _any("komplette", "gesamte", "volle", "ganze", "kompletten",
+                                                  "gesamten", "vollen", "ganzen") + r"\s+)?"
+    + _any("reparatur", "kosten", "reparaturkosten", "rechnung", "schaden") + r"\b",
+    # French
+    r"\b(?<!\bvous )(?<!\bnous )(?<!\bje )(?<!\btu )(?<!\bils )" + _any("prends", "prenez") + r"\s+en\s+charge\s+"
+    + _any("la", "le", "l'", "les", "tout", "toute", "toutes", "tous", "ce", "cette") + r"\b",
+    r"\b" + _any("approuve", "approuvez", "valide", "validez", "accepte", "acceptez", "accorde", "accordez")
+    + r"-" + _any("le", "la", "les", "moi", "nous") + r"\b",
+    r"\b" + _FR_CLAIM + r"\s+" + _any("est", "sont") + r"\s+a\s+" + _any("approuver", "accepter", "valider", "payer",
+                                                                      "rembourser", "indemniser")
+    + r"\b" + _NOT_A_TERM,
+    r"\bmontant\s+" + _any("total", "integral", "complet") + r"\s+" + _any("doit", "devra") + r"\s+etre\s+"
+    + _any("verse", "paye", "rembourse", "regle") + r"\b" + _NOT_A_TERM,
+    # Italian
+    r"\b(?<!\btu )(?<!\bvoi )(?<!\bnoi )" + _any("prendi", "prendete", "prenda") + r"\s+in\s+carico\s+"
+    + _any("la", "il", "l'", "le", "tutto", "tutta", "tutti", "tutte", "questo", "questa") + r"\b",
+    r"\b" + _any("approvala", "approvalo", "approvatela", "approvatelo", "accettala", "accettalo", "liquidala",
+                 "liquidalo", "liquidatela", "liquidatelo") + r"\b",
+    r"\b" + _IT_CLAIM + r"\s+" + _any("e", "sono") + r"\s+da\s+" + _any("approvare", "accettare", "pagare",
+                                                                      "liquidare", "rimborsare", "risarcire")
+    + r"\b" + _NOT_A_TERM,
+    r"\b" + _any("e", "sono") + r"\s+da\s+" + _any("trattare", "considerare", "segnare", "classificare", "registrare")
+    + r"\s+come\s+" + _IT_COVERED + r"\b",
+    r"\bimporto\s+" + _any("totale", "intero", "completo") + r"\s+" + _any("deve", "dovra") + r"\s+essere\s+"
+    + _any("versato", "pagato", "rimborsato", "liquidato") + r"\b" + _NOT_A_TERM,
+    # a claimed change of the policy: "per the updated policy ... covered", "exclusions no longer apply"
+    r"\b" + _any("updated", "amended", "revised", "modified") + r"\s+" + _any("policy", "terms", "conditions",
+                                                                          r"coverage\s+rules?")
+    + r"\b[^.\n]{0,80}?\b" + _any("covered", "apply", "zero", "waived", "included", "eligible") + r"\b",
+    r"\b" + _any(r"policy\s+amendment", r"amendment\s+to\s+the\s+policy", r"new\s+terms", r"new\s+conditions")
+    + r"\b[^.\n]{0,80}?\b" + _any("covered", "apply", "zero", "waived", "included", "eligible") + r"\b",
+    r"\bexclusions?\s+(?:[a-z]+\s+){0,2}?no\s+longer\s+apply\b",
+    r"\b" + _any("aktualisierte", "aktualisierten", "aktualisierter", "geanderte", "geaenderte", "geanderten",
+                 "geaenderten", "geanderter", "neue", "neuen", "neuer", "revidierte", "revidierten")
+    + r"\s+" + _any("police", "bedingungen", "versicherungsbedingungen", "deckungsregeln", "garantiebedingungen")
+    + r"\b[^.\n]{0,80}?\b" + _any("gedeckt", "mitversichert", "versichert", "abgedeckt", "entfallt", "entfaellt",
+                                  "selbstbeteiligung", "ubernommen", "uebernommen") + r"\b",
+    r"\b" + _any("policenanderung", "policenaenderung", "bedingungsanderung", "bedingungsaenderung")
+    + r"\b[^.\n]{0,80}?\b" + _any("gedeckt", "mitversichert", "versichert", "gelten", "entfallt", "entfaellt")
+    + r"\b",
+    r"\b" + _any("ausschlusse", "ausschluesse", "ausschluss") + r"\s+" + _any("gelten", "gilt", "greifen", "greift")
+    + r"\s+(?:[a-z]+\s+){0,4}?nicht\s+mehr\b",
+    r"\b" + _any(r"mise?s?\s+a\s+jour", "modifiee", "modifiees", "revisee", "revisees", "nouvelles", "nouvelle")
+    + r"\b[^.\n]{0,30}?\b" + _any("police", "conditions", "contrat", "avenant") + r"\b[^.\n]{0,80}?\b"
+    + _any("couvert", "couverte", "couverts", "couvertes", r"pris\s+en\s+charge", "nulle", "garanti", "garanties")
+    + r"\b",
+    r"\b" + _any("police", "conditions", "contrat") + r"\s+" + _any(r"mise?s?\s+a\s+jour", "modifiee", "modifiees",
+                                                                 "revisee", "revisees", "nouvelles")
+    + r"\b[^.\n]{0,80}?\b" + _any("couvert", "couverte", "couverts", "couvertes", r"pris\s+en\s+charge", "nulle")
+    + r"\b",
+    r"\bexclusions\s+ne\s+s'\s*appliquent\s+plus\b",
+    r"\b" + _any("polizza", "condizioni") + r"\s+" + _any("aggiornata", "aggiornate", "modificata", "modificate",
+                                                       "nuova", "nuove", "rivista", "riviste")
+    + r"\b[^.\n]{0,80}?\b" + _any("coperto", "coperta", "coperti", "coperte", "rimborsabile", "rimborsabili", "zero",
+                                  r"in\s+garanzia") + r"\b",
+    r"\b" + _any("nuova", "nuove") + r"\s+" + _any("polizza", "condizioni") + r"\b[^.\n]{0,80}?\b"
+    + _any("coperto", "coperta", "coperti", "coperte", "rimborsabile", "rimborsabili", "zero", r"in\s+garanzia")
+    + r"\b",
+    r"\besclusioni\s+non\s+si\s+applicano\s+piu\b",
+)
+
+_ROLE_MORE = (
+    r"\byou\s+are\s+no\s+longer\s+" + _any("a", "an", "the") + r"\b",
+    r"\b" + _any("imagine", "suppose") + r"\s+(?:that\s+)?you\s+" + _any("are", "were") + r"\s+(?:an?\s+|the\s+)"
+    + r"(?:[a-z-]+\s+){0,2}?" + _any("assessor", "adjuster", "reviewer", "assistant", "ai", "model", "bot",
+                                     "approver") + r"\b",
+    r"\byou\s+are\s+(?:an?\s+|the\s+)(?:[a-z-]+\s+){0,2}?" + _any("assessor", "adjuster", "reviewer", "bot",
+                                                                  "assistant") + r"\s+"
+    + _any("who", "that", "which") + r"\s+(?:always\s+)?" + _any("approves", "pays", "says", "accepts", "outputs")
+    + r"\b",
+    r"\blet's\s+play\s+a\s+game\b",
+    r"\bdu\s+bist\s+" + _any("kein", "keine") + r"\s+[a-z]+\s+mehr\b",
+    r"\bsie\s+sind\s+" + _any("kein", "keine") + r"\s+[a-z]+\s+mehr\b",
+    r"\bstell\s+dir\s+vor,?\s+du\s+" + _any("bist", "warst", "waerst", "warest") + r"\b",
+    r"\b" + _any(r"tu\s+n'\s*es", r"vous\s+n'\s*etes") + r"\s+plus\s+" + _any("un", "une", "le", "la", "l'") + r"\b",
+    r"\b" + _any(r"imagine\s+que\s+tu\s+es", r"imaginez\s+que\s+vous\s+etes") + r"\b",
+    r"\bnon\s+" + _any("sei", "siete") + r"\s+piu\s+(?:" + _any("un", "una", "uno", "il", "la", "lo") + r"\b|l'|un')",
+    r"\bimmagina\s+di\s+essere\b",
+)
+
+_ADDRESS_MORE = (
+    r"\b" + _any(r"note\s+(?:to|for)", r"message\s+(?:to|for)", r"instructions?\s+(?:to|for)") + r"\s+(?:the\s+)?"
+    + r"[a-z-]+\s+" + _any("bot", "ai", "model", "llm") + r"\b",
+    r"\b" + _any("dear", "hey", "hello", "hi") + r",?\s+(?:the\s+)?" + _any("assistant", "assessor", "reviewer")
+    + r"\b",
+    r"\b" + _any("hallo", "hey", "hi", "liebe", "lieber") + r",?\s+" + _any("assistent", "assistentin", "prufer",
+                                                                          "pruefer") + r"\b",
+    r"\b" + _any("bonjour", "salut", "cher", "chere") + r",?\s+(?:l'\s*|le\s+)?" + _any("assistant", "evaluateur")
+    + r"\b",
+    r"\b" + _any("ciao", "salve", "caro", "cara") + r",?\s+(?:l'\s*|il\s+)?" + _any("assistente", "valutatore")
+    + r"\b",
+    r"\bif\s+(?:an?\s+|the\s+)?" + _any("ai", "llm", "bot", "model", r"language\s+model", r"automated\s+system")
+    + r"\s+(?:is\s+)?" + _any("reading", "reads", "processing", "processes", "sees", "evaluating", "assessing")
+    + r"\b",
+    r"\b" + _any("falls", "wenn") + r"\s+(?:eine?\s+)?" + _any("ki", "sprachmodell", "bot") + r"\s+"
+    + _any("das", "dies", "diesen", "diese") + r"\b",
+    r"\bsi\s+" + _any("une", "un", "l'") + r"\s*" + _any("ia", "bot", "modele") + r"\s+" + _any("lit", "traite")
+    + r"\b",
+    r"\bse\s+" + _any("un'", "un", "l'") + r"\s*" + _any("ia", "bot", "modello") + r"\s+" + _any("legge", "elabora")
+    + r"\b",
+    r"\bautomatische[nrs]?\s+" + _any("prufsystem", "pruefsystem", "prufer", "pruefer", "system", "gutachter")
+    + r"\b",
+    r"\b" + _any(r"systeme\s+automatique\s+qui", r"evaluateur\s+automatique", r"sistema\s+automatico\s+che",
+                 r"valutatore\s+automatico") + r"\b",
+)
+
+# Headers that give a text a staff member's or the machine's voice: "ADMIN MESSAGE:", "[SYSTEM OVERRIDE]",
+# "Entwicklerhinweis:", "Note du développeur :", "MESSAGGIO ADMIN:"
+_MARKER_MORE = (
+    _START + _any("admin", "administrator", "administrateur", "amministratore", "operator", r"admin[\s-]+message",
+                  r"admin[\s-]+note", r"admin[\s-]+nachricht", r"admin[\s-]+hinweis", r"message\s+administrateur",
+                  r"message\s+admin", r"messaggio\s+admin", r"messaggio\s+dell'\s*amministratore",
+                  "entwicklerhinweis", "systemhinweis", "systemnachricht", r"note\s+du\s+developpeur",
+                  r"nota\s+dello\s+sviluppatore", r"nota\s+del\s+sistema", r"note\s+du\s+systeme",
+                  r"(?:ai|ki|ia)\s+" + _any("reviewer", "assessor", "assistant", "prufer", "pruefer", "evaluateur",
+                                            "valutatore"))
+    + r"[*_\]\"'\s]*:(?![*_\"'\s]*(?:" + _PERSON + r"(?:\s|\b)))",
+    r"\[\s*" + _any("system", "systeme", "sistema", "admin", "developer") + r"\s+"
+    + _any("override", "message", "note", "notice", "instruction", "instructions", "directive", "admin") + r"\s*\]",
+    r"\[\s*" + _any(r"message\s+systeme", r"messaggio\s+di\s+sistema", r"messaggio\s+del\s+sistema",
+                    r"nachricht\s+des\s+systems", "systemhinweis", "systemnachricht", r"note\s+systeme") + r"\s*\]",
+    r"\boverride\s*\]",
+)
+
+_PROMPT_MORE = (
+    r"\byour\s+system\s+" + _any("instructions", "rules", "message", "guidelines") + r"\b",
+    r"\b" + _any("rules", "instructions", "guidelines", "prompt") + r"\s+you\s+" + _any("were", r"have\s+been")
+    + r"\s+given\b",
+    r"\b" + _any("vos", "tes") + r"\s+" + _any("consignes", "instructions", "regles") + r"\s+"
+    + _any("systeme", "internes", "initiales") + r"\b",
+    r"\b" + _any("deine", "ihre") + r"\s+" + _any("systemanweisungen", "systemregeln") + r"\b",
+)
+
 # name -> the family's alternatives (every language one or more of them); a family matches where one does.
 FAMILIES: Mapping[str, tuple[str, ...]] = MappingProxyType({
     # "ignore previous instructions", "Ignoriere alle vorherigen Anweisungen", "ignorez les instructions"
     "ignore_instructions": _IGNORE,
     # "approve this claim", "genehmigen Sie den Schaden", "approuvez ce sinistre", "segna come coperto"
-    "approve_claim": _APPROVE,
+    "approve_claim": _APPROVE + _APPROVE_MORE,
     # "you are now ...", "du bist jetzt", "tu es maintenant", "sei ora un ..."
-    "role_reassignment": _ROLE_REASSIGNMENT,
+    "role_reassignment": _ROLE_REASSIGNMENT + _ROLE_MORE,
     # "system:", "**system**:", "### System", {"role": "system"}, "<|im_start|>", "[INST]", "<<SYS>>"
-    "role_marker": _ROLE_MARKER,
+    "role_marker": _ROLE_MARKER + _MARKER_MORE,
     # talking about the model's own prompt or handing it new orders
-    "prompt_talk": _PROMPT_TALK,
+    "prompt_talk": _PROMPT_TALK + _PROMPT_MORE,
     # dictating the outcome: "set the payout to", "respond with APPROVE", "setze die Auszahlung auf"
-    "dictate_outcome": _DICTATE,
+    "dictate_outcome": _DICTATE + _DICTATE_MORE,
     # addressing a model directly: "as an AI", "dear ChatGPT", "liebe KI", "en tant qu'IA", "cara IA"
-    "address_model": _ADDRESS,
+    "address_model": _ADDRESS + _ADDRESS_MORE,
 })
 
