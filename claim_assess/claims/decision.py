@@ -62,8 +62,9 @@ MIN_ASSESSMENT_CONFIDENCE = 0.6
 # docs/rules-and-formats.md for the measurement.
 LLM_COVERAGE_MAX_ADDED = Decimal("500.00")
 LLM_COVERAGE_MAX_SHARE = Decimal("0.5")
-# The version of these rules (the decision table, payout, coverage order) recorded with every decision.
-RULES_VERSION = "claims-rules/3"
+# The version of these rules (the decision table, payout, coverage order, and the injection patterns whose flag is a
+# row of the table) recorded with every decision.
+RULES_VERSION = "claims-rules/4"
 AUTO_PAID = (APPROVE, PARTIAL)  # the decisions that pay without a person looking
 _ZERO_MONEY = Decimal("0.00")
 
