@@ -1,6 +1,6 @@
 """The ledger benchmark: ``python -m drivers.bench ledger``.
 
-Measures, on this machine's disk with fsync on, decision/2 records with eight line items each:
+Measures, on this machine's disk with fsync on, decision/2 records (a covered total and an items digest):
 - acknowledged appends/s and p50/p99 append latency through ``FileLedger.append_many`` (the path the
   LedgerActor's group commit uses) at batch sizes 1, 10, 100; an append's latency is its batch's,
   since every record of a batch is acknowledged when the batch's fsyncs return;
@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from claim_assess.drivers.options import EXIT_FAILED, EXIT_OK, EXIT_USAGE, command_parser
-from claim_assess.ledger.records import DecisionDraft
+from claim_assess.ledger.records import DecisionDraft, items_digest
 from claim_assess.ledger.store import FileLedger
 from claim_assess.stats import percentile
 
@@ -47,16 +47,16 @@ def _draft(n: int, run_id: str = "bench") -> DecisionDraft:
         reasons=("COVERED", "WITHIN_LIMITS"), payout="1234.50", currency="EUR", confidence="0.870",
         input_digest="a" * 64, policy_digest="b" * 64,
         versions={"engine": "0.1.0", "rules": "claims-rules/1", "model": "sim-gpt", "prompts": "c" * 64},
-        actor="assessor-3", error=None, covered_total="1734.50", items=_ITEMS,
+        actor="assessor-3", error=None, covered_total="1734.50", items_digest=_ITEMS_DIGEST,
     )  # fmt: skip
 
 
-# Eight line items, what a decision/2 record of the synthetic claims holds (about 1.3 KB of the record's bytes).
-_ITEMS = tuple(
+# Eight line items' digest and a covered total, what a decision/2 record of the synthetic claims holds.
+_ITEMS_DIGEST = items_digest(
     {"item_id": f"LI-{i}", "status": ("covered", "not_covered", "covered", "review")[i % 4],
      "method": ("rule", "llm")[i % 2], "category": "engine" if i % 4 != 1 else None,
-     "clause": "4.2 wear parts" if i % 4 == 1 else None, "component": f"component {i}", "total": f"{100 + i * 37}.50",
-     "llm_confidence": "0.870" if i % 2 else None, "reason": "LLM_REVIEW" if i % 4 == 3 else None}
+     "clause": "4.2 wear parts" if i % 4 == 1 else None, "total": f"{100 + i * 37}.50",
+     "llm_confidence": "0.870" if i % 2 else None}
     for i in range(8))
 
 

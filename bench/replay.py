@@ -76,7 +76,7 @@ def build(sample_ws: Path, target: Path, decisions: int) -> None:
                                  "request": json.loads(json.dumps(call["request"]).replace(old, new))})
             fields = {k: record[k] for k in ("run_id", "policy_id", "decision", "reasons", "payout", "currency",
                                              "confidence", "policy_digest", "versions", "actor", "error", "covered_total",
-                                             "items")}
+                                             "items_digest")}
             batch.append((DecisionDraft(claim_id=new, input_digest=digest(raw), **fields), attempts))
             if len(batch) == 1000:
                 store.append_many(batch)

@@ -21,7 +21,8 @@ from claim_assess.ledger.canonical import canonical_bytes, parse_canonical
 from claim_assess.ledger.checkpoints import make_checkpoint, read_checkpoint
 from claim_assess.ledger.keys import load_or_create_signing_key
 from claim_assess.ledger.merkle import MerkleFrontier
-from claim_assess.ledger.records import record_hash_of
+from claim_assess.claims.results import read_results
+from claim_assess.ledger.records import format_confidence, items_digest, record_hash_of
 from claim_assess.ledger.verify import verify_ledger
 from claim_assess.replay import replay as replay_module
 from claim_assess.replay.replay import replay_ledger
@@ -116,23 +117,15 @@ def test_a_rewritten_payout_re_signed_with_the_ledgers_key_verifies_but_does_not
     assert (verdict.recorded, verdict.replayed) == ("99999.00", original)
 
 
-def _rewritten_item(value: dict) -> dict:
-    """One covered line item of ``value`` turned not_covered, the payout left as it was."""
-    items = [dict(item) for item in value["items"]]
-    index = next(i for i, item in enumerate(items) if item["status"] == "covered")
-    items[index]["status"] = "not_covered"
-    return {**value, "items": items}
-
-
-@pytest.mark.parametrize("field", ["covered_total", "items"])
-def test_a_rewritten_covered_total_or_item_re_signed_with_the_ledgers_key_does_not_replay(case, field):
-    """decision/2 records what the rules made of each line item: a rewrite that leaves the payout alone (an item
-    called excluded, a covered total inflated) passes the signatures and fails replay at that field."""
+@pytest.mark.parametrize("field", ["covered_total", "items_digest"])
+def test_a_rewritten_covered_total_or_items_digest_re_signed_with_the_ledgers_key_does_not_replay(case, field):
+    """decision/2 binds what the rules made of each line item: a rewrite that leaves the payout alone (another
+    decision's items, a covered total inflated) passes the signatures and fails replay at that field."""
     values = records(case)
-    seq = next(i for i, v in enumerate(values) if v["decision"] in ("APPROVE", "PARTIAL")
-               and any(item["status"] == "covered" for item in v["items"]))
-    values[seq] = ({**values[seq], "covered_total": "99999.00"} if field == "covered_total"
-                   else _rewritten_item(values[seq]))
+    paid = [i for i, v in enumerate(values) if v["decision"] in ("APPROVE", "PARTIAL")]
+    seq = paid[0]
+    other = next(values[i]["items_digest"] for i in paid if values[i]["items_digest"] != values[seq]["items_digest"])
+    values[seq] = {**values[seq], field: "99999.00" if field == "covered_total" else other}
     rewrite_and_resign(case, values)
     assert verify_ledger(ledger(case)).ok
     report = replay(case)
@@ -141,18 +134,27 @@ def test_a_rewritten_covered_total_or_item_re_signed_with_the_ledgers_key_does_n
     assert verdict.recorded != verdict.replayed and report.counts["reproduced"] == 49
 
 
-def test_every_decision_records_its_covered_total_and_line_items(case):
+def test_each_decisions_items_digest_is_that_of_its_rows_in_line_items_parquet(case):
+    """An auditor recomputes the digest from the result file: line_items.parquet is bound to the chain."""
     values = records(case)
     assert {v["schema"] for v in values} == {"decision/2"}
-    paid = [v for v in values if v["decision"] in ("APPROVE", "PARTIAL")]
-    assert paid and all(v["covered_total"] is not None and v["items"] for v in paid)
-    assert {item["status"] for v in values for item in v["items"]} >= {"covered", "not_covered"}
+    _, items = read_results(case / "ws" / "runs" / RUN_ID)
+    by_claim: dict[str, list[dict]] = {}
+    for row in items:
+        by_claim.setdefault(row["claim_id"], []).append(
+            {"item_id": row["item_id"], "status": row["status"], "method": row["method"], "category": row["category"],
+             "clause": row["clause"], "total": f"{row['total']:.2f}",
+             "llm_confidence": format_confidence(row["llm_confidence"])})
+    assert len(by_claim) > 40 and {r["status"] for rows in by_claim.values() for r in rows} >= {"covered", "not_covered"}
+    for value in values:
+        assert value["items_digest"] == items_digest(by_claim.get(value["claim_id"], [])), value["claim_id"]
+    assert all(v["covered_total"] is not None for v in values if v["decision"] in ("APPROVE", "PARTIAL"))
 
 
 def test_an_older_ledgers_decision_1_records_still_verify_and_replay(case):
-    """A ledger written before decision/2 (no covered_total, no items) stays readable: verify passes and replay
+    """A ledger written before decision/2 (no covered_total, no items_digest) stays readable: verify passes and replay
     compares every field those records hold."""
-    old = [{**{k: v for k, v in value.items() if k not in ("covered_total", "items")}, "schema": "decision/1"}
+    old = [{**{k: v for k, v in value.items() if k not in ("covered_total", "items_digest")}, "schema": "decision/1"}
            for value in records(case)]
     rewrite_and_resign(case, old)
     assert verify_ledger(ledger(case)).ok

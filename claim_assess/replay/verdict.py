@@ -5,12 +5,11 @@ The compared fields come from the record type, not from a list typed here: every
 and the actor) and the versions (the rules version is checked before anything runs, a different rules version is
 "rules changed", never a difference). A field the draft gains later is compared without a change here. After them
 come the cited calls: the rules must use every attempt the decision cites, no more, no fewer. A decision/1 record
-(an older ledger's) holds no covered_total and no items: those two are not compared for it.
+(an older ledger's) holds no covered_total and no items_digest: those two are not compared for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -43,9 +42,7 @@ class Verdict:
 
 
 def _json_value(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return [dict(v) if isinstance(v, Mapping) else v for v in value]  # items are mappings; reasons strings
-    return value
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _same_error(recorded: Any, replayed: Any) -> bool:
@@ -65,9 +62,9 @@ def compare(record: DecisionRecord, replayed: DecisionDraft, asked: list[str]) -
     """REPRODUCED, or DIFFERS at the first field whose recorded and replayed values differ."""
     for name in COMPARED_FIELDS:
         if not record.holds(name):
-            continue  # a decision/1 record: written before covered_total and items were recorded
+            continue  # a decision/1 record: written before covered_total and items_digest were recorded
         old, new = getattr(record, name), getattr(replayed, name)
-        same = _same_error(old, new) if name == "error" else old == new  # both sides hold tuples and FrozenMaps
+        same = _same_error(old, new) if name == "error" else old == new  # both sides hold tuples, never lists
         if not same:
             return Verdict(record.seq, record.run_id, record.claim_id, DIFFERS, name, _json_value(old),
                            _json_value(new))

@@ -19,7 +19,7 @@ from claim_assess.claims.prompts import PROMPTS_DIGEST
 from claim_assess.claims.results import ItemRow, ResultRow, item_rows, result_row
 from claim_assess.errors import CanonicalFormError
 from claim_assess.ledger.canonical import digest
-from claim_assess.ledger.records import DecisionDraft, DecisionRecord, format_confidence
+from claim_assess.ledger.records import DecisionDraft, DecisionRecord, format_confidence, items_digest
 from claim_assess.llm.accounting import LLMUsage
 
 
@@ -53,7 +53,7 @@ def decision_draft(run_id: str, actor: str, model: str | None, entry: ClaimEntry
         actor=actor,
         error=assessment.error,
         covered_total=_money(assessment.covered_total),
-        items=tuple(_item(item) for item in assessment.items),
+        items_digest=items_digest([item_record(item) for item in assessment.items]),
     )
 
 
@@ -61,11 +61,10 @@ def _money(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.2f}"
 
 
-def _item(item: ItemCoverage) -> dict[str, str | None]:
-    """A line item's coverage as the decision record holds it (ledger.records.ITEM_FIELDS)."""
+def item_record(item: ItemCoverage) -> dict[str, str | None]:
+    """A line item's coverage as the decision record's items_digest covers it (ledger.records.ITEM_FIELDS)."""
     return {"item_id": item.item_id, "status": item.status, "method": item.method, "category": item.category,
-            "clause": item.clause, "component": item.component, "total": _money(item.total),
-            "llm_confidence": format_confidence(item.llm_confidence), "reason": item.reason}
+            "clause": item.clause, "total": _money(item.total), "llm_confidence": format_confidence(item.llm_confidence)}
 
 
 def claim_outcome(assessment: Assessment, record: DecisionRecord, *, run_id: str, actor: str,
