@@ -10,7 +10,9 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+from claim_assess.claims.dataset import open_dataset
 from claim_assess.ledger.canonical import parse_canonical
+from claim_assess.replay.replay import replay_ledger
 
 
 def records(path: Path, run_id: str) -> list[dict]:
@@ -48,9 +50,6 @@ def rate_limited(records: list[dict]) -> list[dict]:
 def assert_every_run_replays(workspace: Path) -> int:
     """Every decision in ``workspace``'s ledger re-derives from its evidence (issue 14: "replay of every run in the
     test suite"): each run is replayed against the dataset its settings.json names. Returns the decisions checked."""
-    from claim_assess.claims.dataset import open_dataset
-    from claim_assess.replay.replay import replay_ledger
-
     checked = 0
     for settings in sorted((workspace / "runs").glob("*/settings.json")):
         run_id, source = settings.parent.name, json.loads(settings.read_text())["input"]

@@ -31,6 +31,7 @@ DECISION_SCHEMA = "decision/2"
 DECISION_SCHEMA_V1 = "decision/1"
 # The columns of line_items.parquet (less run and claim): an auditor recomputes a claim's digest from that file.
 ITEM_FIELDS = ("item_id", "status", "method", "category", "clause", "total", "llm_confidence")
+EMPTY_ITEMS_DIGEST = sha256_hex(b"[]")  # a claim with no line item (the canonical form of an empty list is "[]")
 CALL_SCHEMA = "llm_call/1"
 DECISIONS = frozenset({"APPROVE", "PARTIAL", "DENY", "REFER", "FAILED"})
 FAILED = "FAILED"
@@ -170,13 +171,11 @@ class DecisionDraft:
     actor: str
     error: str | None
     covered_total: str | None = None  # money string; null when the rules never got that far (FAILED, no policy)
-    items_digest: str = ""  # items_digest(the line items); "" here means none: the digest of the empty list
+    items_digest: str = EMPTY_ITEMS_DIGEST  # items_digest(the line items); by default the digest of no line item
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "reasons", tuple(self.reasons))
         object.__setattr__(self, "versions", FrozenMap(self.versions))
-        if self.items_digest == "":
-            object.__setattr__(self, "items_digest", EMPTY_ITEMS_DIGEST)
         _check_decision_fields(self)
 
     @property
@@ -219,9 +218,6 @@ def items_digest(items: Any) -> str:
               and all(v is None or type(v) is str for v in item.values()),
               f"items must be objects of exactly {list(ITEM_FIELDS)}, strings or null")
     return sha256_hex(canonical_bytes(items))
-
-
-EMPTY_ITEMS_DIGEST = sha256_hex(b"[]")
 
 
 @dataclass(frozen=True)
