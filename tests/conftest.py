@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
@@ -53,6 +54,13 @@ def pytest_sessionfinish(session, exitstatus):
     # pytest exits 5 when it collected no test; for this project that is a failure, never a pass.
     if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (a simulator restarted on it keeps a run's endpoint URL)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def edit_claim(dataset: Path, index: int, **changes) -> dict:

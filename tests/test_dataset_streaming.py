@@ -20,6 +20,7 @@ from pathlib import Path
 import pyarrow.fs as pafs
 import pytest
 
+from conftest import free_port
 from claim_assess.claims import dataset as dataset_module
 from claim_assess.claims.dataset import open_dataset, read_dataset, write_claims_parquet
 from claim_assess.claims.synthetic import generate, write_dataset
@@ -158,19 +159,13 @@ S3_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "A
           "AWS_DEFAULT_REGION": "us-east-1"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory, book):
     """(pyarrow S3 filesystem, URI query) for a moto server with the test book uploaded under bkt/."""
     moto = Path(sys.executable).with_name("moto_server")
     if not moto.exists():
         pytest.fail("moto_server is missing: pip install -e '.[test]' installs moto[server]")
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("moto") / "moto.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=out)

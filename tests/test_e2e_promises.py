@@ -13,7 +13,6 @@ import os
 import queue
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import free_port
 from claim_assess.claims.dataset import read_dataset
 from claim_assess.claims.results import read_results
 from claim_assess.drivers import verify
@@ -48,12 +48,6 @@ SAMPLE_IDS = frozenset(e.claim_id for e in read_dataset(sample_dataset()).entrie
 
 def _env() -> dict[str, str]:
     return {**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "OPENAI_API_KEY": KEY, "PYTHONUNBUFFERED": "1"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def against(sim) -> list[str]:
@@ -155,7 +149,7 @@ def assert_every_claim_decided_once(workspace: Path, run_id: str, claim_ids=SAMP
 
 
 def test_insufficient_quota_stops_the_run_leaves_the_rest_undecided_and_a_resume_completes(tmp_path):
-    port, run_id = _free_port(), "quota"
+    port, run_id = free_port(), "quota"
     quota_from = 30  # arrivals (the preflight is the first) answered normally before the account runs dry
     script = ("ok",) * quota_from + ("insufficient_quota",) * 10_000
     with start_simulator(SimulatorConfig(**FAST, fault_script=script), port=port) as sim:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from pathlib import Path
 
 import pytest
 
+from conftest import free_port
 from claim_assess.drivers import assess, verify
 from claim_assess.llm import preflight as preflight_module
 from claim_assess.llm.preflight import check_endpoint
@@ -23,12 +23,6 @@ from engine_records import assert_every_run_replays
 KEY = "sk-test-the-right-key"
 SAMPLE_CLAIMS = 50
 FAST = dict(latency_median_ms=20, latency_p95_ms=60, api_key=KEY)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _lines(path: Path) -> list[dict]:
@@ -94,7 +88,7 @@ def test_a_refused_configuration_stops_before_anything_starts(tmp_path, capsys, 
 
 def test_an_unreachable_endpoint_stops_before_anything_starts(tmp_path, capsys, monkeypatch, no_ray, preflight_waits):
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    url = f"http://127.0.0.1:{_free_port()}/v1"  # nothing listens there: connection refused
+    url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there: connection refused
     code, out = _main(capsys, "--llm", "openai", "--base-url", url, "--model", "sim-gpt", "--workspace", str(tmp_path))
     assert code == 2 and "--base-url" in out["error"] and "connection" in out["error"].lower()
     # Three refused connections (milliseconds each) and the two waits between them: the 10 s, with room.
@@ -134,7 +128,7 @@ def test_the_preflight_passes_a_rate_limited_endpoint_with_a_note():
 def test_a_refusal_part_way_stops_the_run_and_a_resume_completes_every_claim_once(ray_session, tmp_path, capsys,
                                                                                   monkeypatch, refusal, said):
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    port = _free_port()
+    port = free_port()
     with start_simulator(SimulatorConfig(**FAST, refusal=refusal, refuse_after=40), port=port) as sim:
         code, summary = _main(capsys, "--llm", "openai", "--base-url", sim.url, "--model", "sim-gpt", "--actors", "2",
                               "--workspace", str(tmp_path), "--run", "flip")

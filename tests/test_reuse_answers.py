@@ -11,7 +11,6 @@ import asyncio
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import free_port
 from claim_assess.claims.dataset import read_dataset
 from claim_assess.drivers import assess as assess_cli
 from claim_assess.drivers import verify as verify_cli
@@ -267,12 +267,6 @@ def cli(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "OPENAI_API_KEY": "sk-reuse-test"}
     return subprocess.run([sys.executable, "-m", "drivers.assess", "--quiet", "--no-dashboard", "--actors", "1", *args],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def against(sim) -> tuple[str, ...]:

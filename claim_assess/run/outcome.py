@@ -11,7 +11,6 @@ from datetime import datetime
 from decimal import Decimal
 
 from claim_assess import __version__
-from claim_assess.claims.coverage import ItemCoverage
 from claim_assess.claims.dataset import ClaimEntry
 from claim_assess.claims.decision import FAILED, RULES_VERSION
 from claim_assess.claims.pipeline import Assessment, failed
@@ -19,7 +18,7 @@ from claim_assess.claims.prompts import PROMPTS_DIGEST
 from claim_assess.claims.results import ItemRow, ResultRow, item_rows, result_row
 from claim_assess.errors import CanonicalFormError
 from claim_assess.ledger.canonical import digest
-from claim_assess.ledger.records import DecisionDraft, DecisionRecord, format_confidence, items_digest
+from claim_assess.ledger.records import ITEM_FIELDS, DecisionDraft, DecisionRecord, format_confidence, items_digest
 from claim_assess.llm.accounting import LLMUsage
 
 
@@ -53,7 +52,7 @@ def decision_draft(run_id: str, actor: str, model: str | None, entry: ClaimEntry
         actor=actor,
         error=assessment.error,
         covered_total=_money(assessment.covered_total),
-        items_digest=items_digest([item_record(item) for item in assessment.items]),
+        items_digest=_items_digest(run_id, assessment),
     )
 
 
@@ -61,10 +60,17 @@ def _money(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.2f}"
 
 
-def item_record(item: ItemCoverage) -> dict[str, str | None]:
-    """A line item's coverage as the decision record's items_digest covers it (ledger.records.ITEM_FIELDS)."""
-    return {"item_id": item.item_id, "status": item.status, "method": item.method, "category": item.category,
-            "clause": item.clause, "total": _money(item.total), "llm_confidence": format_confidence(item.llm_confidence)}
+def _items_digest(run_id: str, assessment: Assessment) -> str:
+    """items_digest over the claim's line_items.parquet rows themselves (``results.item_rows``), ITEM_FIELDS of each
+    as the record's text: money with 2 decimals, the confidence with 3."""
+    return items_digest([{name: _as_text(getattr(row, name)) for name in ITEM_FIELDS}
+                         for row in item_rows(run_id, assessment)])
+
+
+def _as_text(value: object) -> object:
+    if isinstance(value, Decimal):
+        return _money(value)
+    return format_confidence(value) if isinstance(value, float) else value
 
 
 def claim_outcome(assessment: Assessment, record: DecisionRecord, *, run_id: str, actor: str,
