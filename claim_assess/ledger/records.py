@@ -110,7 +110,8 @@ class FrozenMap(Mapping[str, Any]):
         return isinstance(other, Mapping) and self._data == dict(other.items())
 
     # The dict's own views and lookups, not the Mapping ABC's generic ones (which go through __iter__ and
-    # __getitem__ key by key): replay and what-if compare and copy every line item of every decision.
+    # __getitem__ key by key): every draft and record checks its versions map, and replay and what-if build one of
+    # each per claim.
     def keys(self):
         return self._data.keys()
 
